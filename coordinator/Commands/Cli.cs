@@ -1,0 +1,15 @@
+using System.CommandLine;
+
+namespace Fuzz.Coordinator.Commands;
+
+public static class Cli
+{
+    public static RootCommand Build()
+    {
+        var root = new RootCommand("fuzz: a deterministic fuzzing farm for KVM MMU invariants");
+        root.Subcommands.Add(ReproCommand.Build());
+        root.Subcommands.Add(TargetsCommand.Build());
+        root.Subcommands.Add(BenchCommand.Build());
+        return root;
+    }
+}

@@ -1,0 +1,3 @@
+using Fuzz.Coordinator.Commands;
+
+return Cli.Build().Parse(args).Invoke();

@@ -1,0 +1,148 @@
+using Fuzz.Engine.Invariants;
+
+namespace Fuzz.Engine.Memory;
+
+/// <summary>
+/// Simulated memory of 64-bit words grouped into objects with identity. Pointers are byte
+/// addresses of 8-byte aligned words, so the low three bits are free for tags. Memory is never
+/// reused within a run, and a freed object is poisoned, so every use after free is detected.
+/// </summary>
+public sealed class SimMemory
+{
+    public const ulong Base = 0x10000;
+    public const ulong Poison = 0x6b6b6b6b6b6b6b6bUL;
+
+    private ulong[] _words = new ulong[4096];
+    private int[] _owner = new int[4096];
+    private int _top;
+    private readonly List<ObjectInfo> _objects = new() { default };
+    private readonly RuntimeInvariants _invariants;
+
+    public SimMemory(RuntimeInvariants invariants) => _invariants = invariants;
+
+    public readonly record struct ObjectInfo(int FirstWord, int Words, int Kind, bool Alive, string? Label);
+
+    public int ObjectCount => _objects.Count - 1;
+    public int WordsUsed => _top;
+
+    public void Reset()
+    {
+        Array.Clear(_words, 0, _top);
+        Array.Clear(_owner, 0, _top);
+        _top = 0;
+        _objects.RemoveRange(1, _objects.Count - 1);
+    }
+
+    public ulong Alloc(int words, int kind, string? label = null)
+    {
+        if (_top + words > _words.Length)
+        {
+            int n = Math.Max(_words.Length * 2, _top + words);
+            Array.Resize(ref _words, n);
+            Array.Resize(ref _owner, n);
+        }
+        int id = _objects.Count;
+        _objects.Add(new ObjectInfo(_top, words, kind, true, label));
+        _owner.AsSpan(_top, words).Fill(id);
+        ulong ptr = Base + ((ulong)_top << 3);
+        _top += words;
+        return ptr;
+    }
+
+    public void Free(ulong ptr)
+    {
+        int w = Index(ptr, "free");
+        int id = _owner[w];
+        var o = _objects[id];
+        if (o.FirstWord != w)
+            throw Fault($"free of 0x{ptr:x}, which is inside object #{id} but not its start");
+        if (!o.Alive)
+            throw Fault($"double free of object #{id} ({o.Label}) at 0x{ptr:x}");
+        _objects[id] = o with { Alive = false };
+        _words.AsSpan(w, o.Words).Fill(Poison);
+    }
+
+    public bool IsLive(ulong ptr)
+    {
+        ulong off = ptr - Base;
+        if (ptr < Base || (off & 7) != 0 || (off >> 3) >= (ulong)_top) return false;
+        return _objects[_owner[(int)(off >> 3)]].Alive;
+    }
+
+    public ObjectInfo ObjectAt(ulong ptr) => _objects[_owner[Index(ptr, "lookup")]];
+
+    public ulong Read(ulong ptr) => _words[Checked(ptr, "read")];
+
+    public void Write(ulong ptr, ulong value) => _words[Checked(ptr, "write")] = value;
+
+    public ulong Exchange(ulong ptr, ulong value)
+    {
+        int w = Checked(ptr, "xchg");
+        ulong old = _words[w];
+        _words[w] = value;
+        return old;
+    }
+
+    /// <summary>Atomic compare-and-exchange; returns the value found.</summary>
+    public ulong CompareExchange(ulong ptr, ulong expected, ulong value)
+    {
+        int w = Checked(ptr, "cmpxchg");
+        ulong old = _words[w];
+        if (old == expected) _words[w] = value;
+        return old;
+    }
+
+    public ulong FetchAnd(ulong ptr, ulong mask)
+    {
+        int w = Checked(ptr, "and");
+        ulong old = _words[w];
+        _words[w] = old & mask;
+        return old;
+    }
+
+    public ulong FetchOr(ulong ptr, ulong mask)
+    {
+        int w = Checked(ptr, "or");
+        ulong old = _words[w];
+        _words[w] = old | mask;
+        return old;
+    }
+
+    public ulong FetchAdd(ulong ptr, long delta)
+    {
+        int w = Checked(ptr, "add");
+        ulong old = _words[w];
+        _words[w] = (ulong)((long)old + delta);
+        return old;
+    }
+
+    /// <summary>Raw word value without a liveness check, for dumps and checkers only.</summary>
+    public ulong Peek(ulong ptr)
+    {
+        ulong off = ptr - Base;
+        return ptr >= Base && (off >> 3) < (ulong)_top ? _words[(int)(off >> 3)] : 0;
+    }
+
+    private int Checked(ulong ptr, string what)
+    {
+        int w = Index(ptr, what);
+        int id = _owner[w];
+        if (!_objects[id].Alive)
+        {
+            var o = _objects[id];
+            throw Fault($"use after free: {what} of 0x{ptr:x}, word {w - o.FirstWord} of freed object #{id} ({o.Label})");
+        }
+        return w;
+    }
+
+    private int Index(ulong ptr, string what)
+    {
+        ulong off = ptr - Base;
+        if (ptr < Base || (off & 7) != 0 || (off >> 3) >= (ulong)_top)
+            throw Fault($"wild pointer: {what} of 0x{ptr:x}");
+        return (int)(off >> 3);
+    }
+
+    private InvariantViolation Fault(string detail) =>
+        new(_invariants.SafeFreeId, _invariants.SafeFreeName, detail) { Site = "SimMemory" };
+}

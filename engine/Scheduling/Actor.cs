@@ -1,0 +1,75 @@
+namespace Fuzz.Engine.Scheduling;
+
+public enum WaitKind : byte { None, WhileEquals, UntilEquals }
+
+/// <summary>
+/// A coroutine actor. Its body yields <c>null</c> at every scheduling point (just before a shared
+/// access) and yields another coroutine to call it; a callee's result goes in <see cref="Ret"/>.
+/// </summary>
+public sealed class Actor
+{
+    private Co[] _stack = new Co[8];
+    private int _depth;
+
+    internal Actor(int id, string name, Co body)
+    {
+        Id = id;
+        Name = name;
+        _stack[0] = body;
+        _depth = 1;
+    }
+
+    public int Id { get; }
+    public string Name { get; }
+    public bool Finished => _depth == 0;
+
+    /// <summary>Return register of the last completed call.</summary>
+    public ulong Ret;
+
+    /// <summary>What the actor is doing, for traces and reports.</summary>
+    public string Operation = "";
+    public int OperationIndex = -1;
+
+    internal WaitKind Wait;
+    internal ulong WaitAddr;
+    internal ulong WaitValue;
+
+    /// <summary>Block until the word at <paramref name="addr"/> no longer holds <paramref name="value"/> (a spin loop).</summary>
+    public void WaitWhileEquals(ulong addr, ulong value)
+    {
+        Wait = WaitKind.WhileEquals;
+        WaitAddr = addr;
+        WaitValue = value;
+    }
+
+    /// <summary>Block until the word at <paramref name="addr"/> holds <paramref name="value"/>.</summary>
+    public void WaitUntilEquals(ulong addr, ulong value)
+    {
+        Wait = WaitKind.UntilEquals;
+        WaitAddr = addr;
+        WaitValue = value;
+    }
+
+    public bool IsWaitingOn(ulong addr) => Wait != WaitKind.None && WaitAddr == addr;
+
+    /// <summary>Runs the actor up to its next scheduling point. Returns false when it has finished.</summary>
+    internal bool Advance()
+    {
+        while (_depth > 0)
+        {
+            var top = _stack[_depth - 1];
+            if (top.MoveNext())
+            {
+                if (top.Current is Co callee)
+                {
+                    if (_depth == _stack.Length) Array.Resize(ref _stack, _depth * 2);
+                    _stack[_depth++] = callee;
+                    continue;
+                }
+                return true;
+            }
+            _stack[--_depth] = null!;
+        }
+        return false;
+    }
+}

@@ -1,0 +1,103 @@
+namespace Fuzz.Targets.Mmu;
+
+public sealed partial class Kvm
+{
+    /// <summary>
+    /// KVM_MEM_LOG_DIRTY_PAGES turned on (KVM_MR_FLAGS_ONLY): publish the new slot, then
+    /// kvm_mmu_slot_apply_flags() → kvm_mmu_slot_remove_write_access() under mmu_lock, and flush
+    /// after dropping it (only W is cleared; MMU-writable stays, so that is allowed).
+    /// </summary>
+    internal Co DirtyLogEnable(int id)
+    {
+        yield return SlotsLock();
+        ulong old = SlotOf(CurrentMemslots, id);
+        if (old != 0 && (_mem.Read(old + SFlags * 8) & KvmMemLogDirtyPages) == 0)
+        {
+            _check.OnWriteProtectStart(id);
+            ulong slot = CopyMemslot(old, _mem.Read(old + SFlags * 8) | KvmMemLogDirtyPages);
+            _mem.Write(slot + SDirtyBitmap * 8, _mem.Alloc((SlotPages + 63) / 64, ObjDirtyBitmap, $"slot {id} dirty bitmap"));
+            yield return KvmSwapActiveMemslots(CopyMemslots(CurrentMemslots, id, slot));
+            yield return KvmMmuSlotRemoveWriteAccess(slot);
+            yield return null;
+            _mem.Free(old);
+            _check.OnWriteProtectDone(id);
+            _m.Log($"dirty logging enabled on memslot {id}");
+        }
+        yield return SlotsUnlock();
+    }
+
+    private Co KvmMmuSlotRemoveWriteAccess(ulong slot)
+    {
+        var self = Self;
+        ulong baseGfn = _mem.Read(slot + SBaseGfn * 8), npages = _mem.Read(slot + SNpages * 8);
+        yield return WriteLockMmu();
+        yield return WalkSlotRmaps(slot, head => RmapWriteProtect(head, ptProtect: false), baseGfn, baseGfn + npages - 1,
+            canYield: true, flushOnYield: false, flush: false);
+        bool flush = self.Ret != 0;
+        yield return null;
+        WriteUnlockMmu();
+        if (flush)
+        {
+            yield return null;
+            FlushRemoteTlbs();                                 // kvm_flush_remote_tlbs_memslot()
+        }
+    }
+
+    /// <summary>
+    /// KVM_GET_DIRTY_LOG (kvm_get_dirty_log_protect): under mmu_lock, xchg each bitmap word to 0
+    /// and write-protect the gfns it had set; flush after unlocking.
+    /// </summary>
+    internal Co DirtyLogGet(int id)
+    {
+        var self = Self;
+        yield return SlotsLock();
+        ulong slot = SlotOf(CurrentMemslots, id);
+        if (slot != 0 && (_mem.Read(slot + SFlags * 8) & KvmMemLogDirtyPages) != 0)
+        {
+            _check.OnWriteProtectStart(id);
+            ulong bitmap = _mem.Read(slot + SDirtyBitmap * 8), baseGfn = _mem.Read(slot + SBaseGfn * 8);
+            bool flush = false;
+            yield return WriteLockMmu();
+            for (int w = 0; w < (SlotPages + 63) / 64; w++)
+            {
+                yield return null;
+                ulong mask = _mem.Exchange(bitmap + (ulong)w * 8, 0);
+                for (int bit = 0; bit < 64; bit++)
+                {
+                    if ((mask & (1UL << bit)) == 0) continue;
+                    ulong gfn = baseGfn + (ulong)(w * 64 + bit);
+                    yield return RmapWriteProtect(GfnToRmap(slot, gfn, 1), ptProtect: false);
+                    flush |= self.Ret != 0;
+                }
+                if (mask != 0) _m.Log($"dirty log of memslot {id}: word {w} = 0x{mask:x}");
+            }
+            yield return null;
+            WriteUnlockMmu();
+            if (flush)
+            {
+                yield return null;
+                FlushRemoteTlbs();
+            }
+            _check.OnWriteProtectDone(id);
+        }
+        yield return SlotsUnlock();
+    }
+
+    /// <summary>rmap_write_protect() → spte_write_protect() on each SPTE. Ret = flush needed.</summary>
+    private Co RmapWriteProtect(ulong head, bool ptProtect)
+    {
+        var self = Self;
+        bool flush = false;
+        Co Protect(ulong sptep, ulong spte)
+        {
+            if (!Spte.IsWritable(spte) && !(ptProtect && Spte.IsMmuWritable(spte))) { self.Ret = 0; yield break; }
+            ulong newSpte = spte & ~Spte.Writable;
+            if (ptProtect) newSpte &= ~Spte.MmuWritable;
+            yield return null;
+            flush |= MmuSpteUpdate(sptep, newSpte);
+            self.Ret = 0;
+        }
+        yield return ForEachRmapSpte(head, Protect, "rmap_write_protect");
+        self.Ret = flush ? 1UL : 0;
+    }
+}

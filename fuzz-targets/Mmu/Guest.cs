@@ -1,0 +1,59 @@
+namespace Fuzz.Targets.Mmu;
+
+public sealed partial class Kvm
+{
+    /// <summary>
+    /// A guest load or store by a vCPU: through its TLB, else a hardware walk of the SPTE (setting
+    /// A/D atomically and filling the TLB), else an EPT violation handled by the page fault path
+    /// and one retry.
+    /// </summary>
+    internal Co GuestAccess(int vcpu, int alias, ulong gfn, bool write)
+    {
+        var self = Self;
+        for (int attempt = 0; attempt < 2; attempt++)
+        {
+            yield return null;
+            if (TryHardwareAccess(Vcpus[vcpu], alias, gfn, write)) yield break;
+            if (attempt == 1) break;
+            yield return KvmMmuPageFault(Vcpus[vcpu], alias, gfn, write);
+            if (self.Ret != RetPfFixed) yield break;
+        }
+    }
+
+    /// <summary>One step: the TLB lookup, or the page walk with its A/D update and TLB fill, is atomic to the other actors.</summary>
+    private bool TryHardwareAccess(Vcpu vcpu, int alias, ulong gfn, bool write)
+    {
+        int i = vcpu.Tlb.Find(alias, gfn);
+        if (i >= 0)
+        {
+            ref var e = ref vcpu.Tlb[i];
+            if (!write || (e.Writable && e.Dirty))
+            {
+                _check.OnGuestAccess(vcpu, gfn, e.Pfn, write, "TLB");
+                return true;
+            }
+        }
+        ulong sptep = SpteAddr(alias, gfn, create: false);
+        if (sptep == 0) return false;
+        ulong spte = _mem.Read(sptep);
+        if (!Spte.IsShadowPresent(spte) || (spte & Spte.Readable) == 0) return false;
+        if (write && !Spte.IsWritable(spte)) return false;
+        if (Spte.AdEnabled(spte))
+        {
+            ulong set = Spte.Accessed | (write ? Spte.Dirty : 0);
+            if ((spte & set) != set)
+            {
+                _mem.FetchOr(sptep, set);
+                _check.OnSpteWrite(sptep, spte, spte | set, SpteWriter.Hardware);
+                spte |= set;
+            }
+        }
+        vcpu.Tlb.Fill(new TlbEntry
+        {
+            Alias = alias, Gfn = gfn, Pfn = Spte.ToPfn(spte), Sptep = sptep,
+            Writable = Spte.IsWritable(spte), Dirty = Spte.AdEnabled(spte) ? (spte & Spte.Dirty) != 0 : Spte.IsWritable(spte),
+        });
+        _check.OnGuestAccess(vcpu, gfn, Spte.ToPfn(spte), write, "page walk");
+        return true;
+    }
+}

@@ -1,0 +1,54 @@
+namespace Fuzz.Targets.Mmu;
+
+/// <summary>The primary MMU: host page table changes bracketed by mmu_notifier invalidations, as mm/ does them.</summary>
+public sealed partial class Kvm
+{
+    internal static (ulong Start, ulong End) HvaRange(int slot, int gfnOffset, int npages)
+    {
+        ulong start = HvaBase + GfnOf(slot, gfnOffset);
+        ulong end = HvaBase + GfnOf(slot, Math.Min(SlotPages, gfnOffset + npages));
+        return (start, end);
+    }
+
+    /// <summary>mprotect(PROT_READ) (<paramref name="readOnly"/>) or back to PROT_READ|PROT_WRITE: change_protection() inside the invalidate bracket.</summary>
+    internal Co Mprotect(ulong hvaStart, ulong hvaEnd, bool readOnly)
+    {
+        yield return InvalidateRangeStart(hvaStart, hvaEnd);
+        for (ulong hva = hvaStart; hva < hvaEnd; hva++)
+        {
+            ulong ptep = HostPteAddr(hva);
+            yield return null;
+            ulong pte = _mem.Read(ptep);
+            ulong newPte = readOnly
+                ? pte & ~(HostPte.Writable | HostPte.VmWrite)
+                : pte | HostPte.VmWrite | ((pte & HostPte.Present) != 0 ? HostPte.Writable : 0);
+            _mem.Write(ptep, newPte);
+        }
+        _m.Log($"mprotect({(readOnly ? "PROT_READ" : "PROT_READ|PROT_WRITE")}) hva [0x{hvaStart:x}, 0x{hvaEnd:x})");
+        yield return InvalidateRangeEnd(hvaStart, hvaEnd);
+    }
+
+    /// <summary>madvise(MADV_DONTNEED): zap_page_range() inside the invalidate bracket; the pages are freed.</summary>
+    internal Co MadviseDontneed(ulong hvaStart, ulong hvaEnd)
+    {
+        yield return InvalidateRangeStart(hvaStart, hvaEnd);
+        for (ulong hva = hvaStart; hva < hvaEnd; hva++)
+        {
+            ulong ptep = HostPteAddr(hva);
+            yield return null;
+            ulong pte = _mem.Read(ptep);
+            _mem.Write(ptep, pte & HostPte.VmWrite);
+            if ((pte & HostPte.Present) != 0) Pfns[(int)HostPte.Pfn(pte)] |= PfnState.Freed;
+        }
+        _m.Log($"madvise(MADV_DONTNEED) hva [0x{hvaStart:x}, 0x{hvaEnd:x})");
+        yield return InvalidateRangeEnd(hvaStart, hvaEnd);
+    }
+
+    /// <summary>mmu_notifier clear_young / test_young (kvm_age_gfn / kvm_test_age_gfn). Ret = young.</summary>
+    internal Co Age(ulong hvaStart, ulong hvaEnd, bool testOnly)
+    {
+        var self = Self;
+        yield return KvmHandleHvaRange(hvaStart, hvaEnd, testOnly ? HvaHandler.TestYoung : HvaHandler.ClearYoung);
+        _m.Log($"{(testOnly ? "test_young" : "clear_young")} hva [0x{hvaStart:x}, 0x{hvaEnd:x}) -> {(self.Ret != 0 ? "young" : "old")}");
+    }
+}

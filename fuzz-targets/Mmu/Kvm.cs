@@ -1,0 +1,238 @@
+using Fuzz.Engine.Locks;
+using Fuzz.Engine.Memory;
+using Fuzz.Engine.Scheduling;
+
+namespace Fuzz.Targets.Mmu;
+
+/// <summary>
+/// One VM of the model: struct kvm's MMU state in simulated memory, memslots, the host mm the
+/// slots map, shadow pages holding leaf SPTEs, and the vCPUs' TLBs. The code in the partial files
+/// follows arch/x86/kvm/mmu/mmu.c and virt/kvm/kvm_main.c; every shared access is preceded by a
+/// scheduling point (<c>yield return null</c>).
+/// </summary>
+public sealed partial class Kvm
+{
+    public const int MaxSlots = 3;
+    public const int SlotPages = 8;
+    public const int Aliases = 16;
+    public const int MaxVcpus = 4;
+    public const int PagesPerHpage2M = 512;           // KVM_PAGES_PER_HPAGE(PG_LEVEL_2M)
+    public const int Levels = 2;                      // PG_LEVEL_4K .. KVM_MAX_HUGEPAGE_LEVEL modelled
+    public const ulong HvaBase = 0x7f000;             // hva page numbers: hva = HvaBase + gfn
+    public const ulong InvalidGpa = ulong.MaxValue;
+
+    // struct kvm words
+    private const int KMmuLock = 0, KSeq = 1, KInProgress = 2, KRangeStart = 3, KRangeEnd = 4,
+        KMnActive = 5, KMemslots = 6, KSrcuIdx = 7, KSlotsLock = 10, KGeneration = 11, KvmWords = 12;
+
+    // struct kvm_memory_slot words
+    internal const int SBaseGfn = 0, SNpages = 1, SFlags = 2, SUserspaceAddr = 3, SId = 4, SRmap4K = 5, SRmap2M = 6, SDirtyBitmap = 7, SlotWords = 8;
+    internal const ulong KvmMemLogDirtyPages = 1, KvmMemslotInvalid = 1UL << 16;
+
+    // object kinds in simulated memory
+    internal const int ObjKvm = 1, ObjMemslots = 2, ObjMemslot = 3, ObjRmapArray = 4, ObjDirtyBitmap = 5,
+        ObjPteListDesc = 6, ObjShadowPage = 7, ObjHostPageTable = 8;
+
+    private readonly Machine _m;
+    private readonly SimMemory _mem;
+    private readonly BugSet _bugs;
+    private readonly Checker _check;
+    private ulong _kvm;
+    private ulong _hostPt;
+    private readonly ulong[] _sp = new ulong[Aliases * MaxSlots];
+    internal readonly List<ulong> ShadowPages = new();
+    internal readonly Vcpu[] Vcpus = new Vcpu[MaxVcpus];
+    private RwLock _mmuLock = null!;
+    private Srcu _srcu = null!;
+
+    public Kvm(Machine machine, BugSet bugs)
+    {
+        _m = machine;
+        _mem = machine.Memory;
+        _bugs = bugs;
+        _check = new Checker(this);
+        for (int i = 0; i < MaxVcpus; i++) Vcpus[i] = new Vcpu(i);
+    }
+
+    public bool AdEnabled { get; private set; }
+    public int ReschedQuantum { get; private set; } = 32;
+    internal Machine Machine => _m;
+    internal SimMemory Mem => _mem;
+    internal Checker Check => _check;
+    internal RwLock MmuLock => _mmuLock;
+    internal Actor Self => _m.Current!;
+
+    internal ulong MmuLockAddr => _kvm + KMmuLock * 8;
+    internal ulong SeqAddr => _kvm + KSeq * 8;
+    internal ulong InProgressAddr => _kvm + KInProgress * 8;
+    internal ulong RangeStartAddr => _kvm + KRangeStart * 8;
+    internal ulong RangeEndAddr => _kvm + KRangeEnd * 8;
+    internal ulong MnActiveAddr => _kvm + KMnActive * 8;
+    internal ulong MemslotsAddr => _kvm + KMemslots * 8;
+    internal ulong SlotsLockAddr => _kvm + KSlotsLock * 8;
+    internal ulong GenerationAddr => _kvm + KGeneration * 8;
+
+    /// <summary>kvm_create_vm plus the VMM's initial memslots 0 and 1; all of it before any actor runs.</summary>
+    public void Init(bool adEnabled, int reschedQuantum)
+    {
+        AdEnabled = adEnabled;
+        ReschedQuantum = reschedQuantum;
+        Array.Clear(_sp);
+        ShadowPages.Clear();
+        foreach (var v in Vcpus) v.Tlb.Clear();
+        _kvm = _mem.Alloc(KvmWords, ObjKvm, "struct kvm");
+        _mmuLock = new RwLock(_m, MmuLockAddr);
+        _srcu = new Srcu(_mem, _kvm + KSrcuIdx * 8);
+        _mem.Write(RangeStartAddr, InvalidGpa);
+        _mem.Write(RangeEndAddr, InvalidGpa);
+        _hostPt = _mem.Alloc(MaxSlots * SlotPages, ObjHostPageTable, "host page table");
+        for (int i = 0; i < MaxSlots * SlotPages; i++) _mem.Write(_hostPt + (ulong)i * 8, HostPte.VmWrite);
+        ulong slots = _mem.Alloc(1 + MaxSlots, ObjMemslots, "kvm_memslots");
+        _mem.Write(MemslotsAddr, slots);
+        for (int s = 0; s < 2; s++) _mem.Write(slots + (ulong)(1 + s) * 8, AllocMemslot(s));
+        _check.Reset();
+    }
+
+    public static ulong SlotBaseGfn(int slot) => (ulong)slot * PagesPerHpage2M;
+
+    /// <summary>kvm_alloc_memslot_metadata: per-level rmap arrays sized like the kernel's.</summary>
+    private ulong AllocMemslot(int id)
+    {
+        ulong baseGfn = SlotBaseGfn(id);
+        ulong slot = _mem.Alloc(SlotWords, ObjMemslot, $"memslot {id}");
+        _mem.Write(slot + SBaseGfn * 8, baseGfn);
+        _mem.Write(slot + SNpages * 8, SlotPages);
+        _mem.Write(slot + SUserspaceAddr * 8, HvaBase + baseGfn);
+        _mem.Write(slot + SId * 8, (ulong)id);
+        _mem.Write(slot + SRmap4K * 8, _mem.Alloc(RmapEntries(baseGfn, 1), ObjRmapArray, $"slot {id} rmap 4K"));
+        _mem.Write(slot + SRmap2M * 8, _mem.Alloc(RmapEntries(baseGfn, 2), ObjRmapArray, $"slot {id} rmap 2M"));
+        return slot;
+    }
+
+    private static int GfnLevelShift(int level) => (level - 1) * 9;
+
+    private static int RmapEntries(ulong baseGfn, int level)
+    {
+        int shift = GfnLevelShift(level);
+        return (int)(((baseGfn + SlotPages - 1) >> shift) - (baseGfn >> shift) + 1);
+    }
+
+    /// <summary>gfn_to_rmap(): slot->arch.rmap[level - PG_LEVEL_4K][gfn_to_index(gfn, base_gfn, level)]. Slot fields are immutable once published.</summary>
+    internal ulong GfnToRmap(ulong slot, ulong gfn, int level)
+    {
+        int shift = GfnLevelShift(level);
+        ulong baseGfn = _mem.Read(slot + SBaseGfn * 8);
+        ulong array = _mem.Read(slot + (ulong)(level == 1 ? SRmap4K : SRmap2M) * 8);
+        return array + (((gfn >> shift) - (baseGfn >> shift)) << 3);
+    }
+
+    /// <summary>__gfn_to_memslot() on a memslots array; null (0) when no slot covers the gfn.</summary>
+    internal ulong GfnToMemslot(ulong slots, ulong gfn)
+    {
+        for (int s = 0; s < MaxSlots; s++)
+        {
+            ulong slot = _mem.Read(slots + (ulong)(1 + s) * 8);
+            if (slot == 0) continue;
+            ulong b = _mem.Read(slot + SBaseGfn * 8);
+            if (gfn >= b && gfn < b + _mem.Read(slot + SNpages * 8)) return slot;
+        }
+        return 0;
+    }
+
+    internal ulong HostPteAddr(ulong hva)
+    {
+        ulong gfn = hva - HvaBase;
+        int region = (int)(gfn / PagesPerHpage2M), off = (int)(gfn % PagesPerHpage2M);
+        return _hostPt + (ulong)(region * SlotPages + off) * 8;
+    }
+
+    internal static ulong GfnOf(int slot, int offset) => SlotBaseGfn(slot) + (ulong)offset;
+
+    /// <summary>kvm_mmu_page for (alias, region): role and gfn immutable, then 512 SPTEs.</summary>
+    internal ulong SpteAddr(int alias, ulong gfn, bool create)
+    {
+        int region = (int)(gfn / PagesPerHpage2M);
+        int key = alias * MaxSlots + region;
+        ulong sp = _sp[key];
+        if (sp == 0)
+        {
+            if (!create) return 0;
+            sp = _mem.Alloc(ShadowPage.Words, ObjShadowPage, $"sp alias {alias} gfn 0x{gfn & ~0x1ffUL:x} level 1");
+            _mem.Write(sp + ShadowPage.Gfn * 8, gfn & ~(ulong)(PagesPerHpage2M - 1));
+            _mem.Write(sp + ShadowPage.Role * 8, 1UL | ((ulong)alias << 4));
+            _sp[key] = sp;
+            ShadowPages.Add(sp);
+        }
+        return sp + (ulong)(ShadowPage.Sptes + (int)(gfn % PagesPerHpage2M)) * 8;
+    }
+
+    /// <summary>The shadow page, gfn and level an SPTE pointer belongs to (sptep_to_sp + kvm_mmu_page_get_gfn).</summary>
+    internal (ulong Sp, ulong Gfn, int Level, int Alias) SpteInfo(ulong sptep)
+    {
+        var o = _mem.ObjectAt(sptep);
+        ulong sp = SimMemory.Base + ((ulong)o.FirstWord << 3);
+        int index = (int)((sptep - sp) >> 3) - ShadowPage.Sptes;
+        ulong role = _mem.Read(sp + ShadowPage.Role * 8);
+        return (sp, _mem.Read(sp + ShadowPage.Gfn * 8) + (ulong)index, (int)(role & 0xf), (int)(role >> 4));
+    }
+
+    internal ulong CurrentMemslots => _mem.Read(MemslotsAddr);
+
+    // ---- mmu_lock with the checks that hang off it ----
+
+    internal Co WriteLockMmu()
+    {
+        yield return _mmuLock.WriteLock(Self);
+        _check.OnMmuWriteLocked();
+    }
+
+    /// <summary>write_unlock(&amp;kvm->mmu_lock); the caller has passed a scheduling point.</summary>
+    internal void WriteUnlockMmu()
+    {
+        _check.OnMmuWriteUnlocking();
+        _mmuLock.WriteUnlock(Self);
+    }
+
+    internal bool NeedResched => _m.Step - _mmuLock.AcquiredAtStep >= ReschedQuantum;
+
+    /// <summary>cond_resched_rwlock_write(): drop mmu_lock, let others run, retake it.</summary>
+    internal Co CondReschedRwlockWrite()
+    {
+        _check.OnMmuYield();
+        _mmuLock.WriteUnlock(Self);
+        _m.Event(2);
+        _m.Log("cond_resched: dropped mmu_lock");
+        yield return WriteLockMmu();
+        _m.Log("cond_resched: retook mmu_lock");
+    }
+
+    /// <summary>kvm_flush_remote_tlbs(): every vCPU's TLB is empty when it returns. One step (request + IPI ack).</summary>
+    internal void FlushRemoteTlbs()
+    {
+        foreach (var v in Vcpus) v.Tlb.Clear();
+        _check.OnFlush();
+        _m.Event(3);
+        _m.Log("kvm_flush_remote_tlbs");
+    }
+
+    internal int SrcuReadLock() => _srcu.ReadLock();
+    internal void SrcuReadUnlock(int idx) => _srcu.ReadUnlock(idx);
+    internal Co SynchronizeSrcu() => _srcu.Synchronize(Self);
+
+    /// <summary>Everything must be released and balanced once all actors are done.</summary>
+    public void CheckQuiescent() => _check.Quiescent();
+
+    public string Dump() => _check.DumpState();
+}
+
+internal static class ShadowPage
+{
+    public const int Gfn = 0, Role = 1, Sptes = 2, Words = 2 + 512;
+}
+
+/// <summary>The model's host page table entry: bit 0 present, bit 1 writable, bit 2 VM_WRITE of the VMA, pfn above.</summary>
+internal static class HostPte
+{
+    public const ulong Present = 1, Writable = 2, VmWrite = 4;
+    public static ulong Pfn(ulong pte) => pte >> 12;
+}

@@ -1,0 +1,129 @@
+namespace Fuzz.Targets.Mmu;
+
+public sealed partial class Kvm
+{
+    private const ulong KvmMemslotGenUpdateInProgress = 1UL << 63;
+
+    /// <summary>mutex_lock(&amp;kvm->slots_lock): memslot ioctls are serialised.</summary>
+    private Co SlotsLock()
+    {
+        var self = Self;
+        yield return null;
+        while (true)
+        {
+            ulong v = _mem.Read(SlotsLockAddr);
+            if (v == 0)
+            {
+                _mem.Write(SlotsLockAddr, (ulong)self.Id + 1);
+                yield break;
+            }
+            self.WaitWhileEquals(SlotsLockAddr, v);
+            yield return null;
+        }
+    }
+
+    private Co SlotsUnlock()
+    {
+        yield return null;
+        _mem.Write(SlotsLockAddr, 0);
+    }
+
+    private ulong SlotOf(ulong slots, int id) => _mem.Read(slots + (ulong)(1 + id) * 8);
+
+    /// <summary>A copy of the active memslots with one entry replaced (the kernel's inactive set).</summary>
+    private ulong CopyMemslots(ulong slots, int id, ulong slot)
+    {
+        ulong copy = _mem.Alloc(1 + MaxSlots, ObjMemslots, "kvm_memslots");
+        for (int i = 0; i <= MaxSlots; i++) _mem.Write(copy + (ulong)i * 8, _mem.Read(slots + (ulong)i * 8));
+        _mem.Write(copy + (ulong)(1 + id) * 8, slot);
+        return copy;
+    }
+
+    private ulong CopyMemslot(ulong slot, ulong flags)
+    {
+        ulong copy = _mem.Alloc(SlotWords, ObjMemslot, $"memslot {_mem.Read(slot + SId * 8)} copy");
+        for (int i = 0; i < SlotWords; i++) _mem.Write(copy + (ulong)i * 8, _mem.Read(slot + (ulong)i * 8));
+        _mem.Write(copy + SFlags * 8, flags);
+        return copy;
+    }
+
+    /// <summary>
+    /// kvm_swap_active_memslots(): wait for running mmu_notifier invalidations to finish (so range_start
+    /// and range_end see the same memslots), publish, wait for SRCU readers, bump the generation.
+    /// </summary>
+    private Co KvmSwapActiveMemslots(ulong newSlots)
+    {
+        var self = Self;
+        yield return null;
+        while (_mem.Read(MnActiveAddr) != 0)
+        {
+            self.WaitUntilEquals(MnActiveAddr, 0);
+            yield return null;
+        }
+        ulong old = CurrentMemslots;
+        ulong gen = _mem.Read(GenerationAddr);
+        _mem.Write(GenerationAddr, gen | KvmMemslotGenUpdateInProgress);
+        _mem.Write(MemslotsAddr, newSlots);
+        _m.Event(8);
+        yield return SynchronizeSrcu();
+        yield return null;
+        _mem.Write(GenerationAddr, (gen & ~KvmMemslotGenUpdateInProgress) + 2);
+        _mem.Free(old);
+    }
+
+    /// <summary>KVM_SET_USER_MEMORY_REGION creating slot <paramref name="id"/> (KVM_MR_CREATE).</summary>
+    internal Co MemslotCreate(int id)
+    {
+        yield return SlotsLock();
+        if (SlotOf(CurrentMemslots, id) == 0)
+        {
+            ulong slot = AllocMemslot(id);
+            yield return KvmSwapActiveMemslots(CopyMemslots(CurrentMemslots, id, slot));
+            _m.Log($"memslot {id} created");
+        }
+        yield return SlotsUnlock();
+    }
+
+    /// <summary>
+    /// KVM_MR_DELETE: install an INVALID copy, wait for SRCU readers, zap the slot's SPTEs
+    /// (kvm_arch_flush_shadow_memslot), remove it, wait again, and free it.
+    /// </summary>
+    internal Co MemslotDelete(int id)
+    {
+        yield return SlotsLock();
+        ulong old = SlotOf(CurrentMemslots, id);
+        if (old != 0)
+        {
+            ulong invalid = CopyMemslot(old, _mem.Read(old + SFlags * 8) | KvmMemslotInvalid);
+            yield return KvmSwapActiveMemslots(CopyMemslots(CurrentMemslots, id, invalid));
+            yield return KvmMmuZapMemslot(old);
+            yield return KvmSwapActiveMemslots(CopyMemslots(CurrentMemslots, id, 0));
+            yield return null;
+            _mem.Free(_mem.Read(old + SRmap4K * 8));
+            _mem.Free(_mem.Read(old + SRmap2M * 8));
+            ulong bitmap = _mem.Read(old + SDirtyBitmap * 8);
+            if (bitmap != 0) _mem.Free(bitmap);
+            _mem.Free(invalid);
+            _mem.Free(old);
+            _check.OnMemslotDeleted(id);
+            _m.Log($"memslot {id} deleted");
+        }
+        yield return SlotsUnlock();
+    }
+
+    /// <summary>kvm_mmu_zap_memslot(): kvm_unmap_gfn_range() over the whole slot, may block, then flush.</summary>
+    private Co KvmMmuZapMemslot(ulong slot)
+    {
+        var self = Self;
+        ulong baseGfn = _mem.Read(slot + SBaseGfn * 8), npages = _mem.Read(slot + SNpages * 8);
+        yield return WriteLockMmu();
+        yield return KvmUnmapGfnRange(slot, baseGfn, baseGfn + npages, mayBlock: true);
+        if (self.Ret != 0)
+        {
+            yield return null;
+            FlushRemoteTlbs();
+        }
+        yield return null;
+        WriteUnlockMmu();
+    }
+}

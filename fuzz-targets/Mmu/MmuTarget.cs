@@ -1,0 +1,169 @@
+using Fuzz.Engine.Input;
+using Fuzz.Engine.Invariants;
+using Fuzz.Engine.Scheduling;
+
+namespace Fuzz.Targets.Mmu;
+
+/// <summary>The outcome of one run: the verdict and what the schedule did.</summary>
+public sealed record RunResult(
+    InvariantViolation? Violation, long Steps, byte[] Schedule, ulong EventHash, int Preemptions, int ContextSwitches,
+    IReadOnlyList<Fuzz.Engine.Tracing.TraceEvent> Trace, IReadOnlyList<string> ActorNames);
+
+/// <summary>
+/// The default target, "mmu": the whole vocabulary of the model. Thread t is vCPU t for guest
+/// operations and an ordinary task (host mm, aging, ioctl) for the rest.
+/// </summary>
+public sealed class MmuTarget
+{
+    public const string Name = "mmu";
+
+    public enum Op : byte
+    {
+        PageFault, GuestAccess, MprotectReadOnly, MprotectReadWrite, MadviseDontneed, ClearYoung, TestYoung,
+        MemslotCreate, MemslotDelete, DirtyLogEnable, DirtyLogGet, ZapShadowPage,
+    }
+
+    private static readonly ArgSpec Slot = new("slot", Kvm.MaxSlots);
+    private static readonly ArgSpec Gfn = new("gfn", Kvm.SlotPages);
+    private static readonly ArgSpec Write = new("write", 2);
+    private static readonly ArgSpec Alias = new("alias", Kvm.Aliases);
+    private static readonly ArgSpec Npages = new("npages-1", Kvm.SlotPages);
+
+    public static readonly Vocabulary Vocabulary = new(
+    [
+        new("page_fault", "vCPU page fault: seq snapshot, hva_to_pfn, mmu_lock, staleness check, install SPTE + rmap", Slot, Gfn, Write, Alias),
+        new("guest_access", "guest load/store through the vCPU's TLB, else a page walk setting A/D, else a fault", Slot, Gfn, Write, Alias),
+        new("mprotect_ro", "host mprotect(PROT_READ) inside invalidate_range_start/end", Slot, Gfn, Npages),
+        new("mprotect_rw", "host mprotect(PROT_READ|PROT_WRITE) inside invalidate_range_start/end", Slot, Gfn, Npages),
+        new("madvise_dontneed", "host madvise(MADV_DONTNEED): pages zapped and freed", Slot, Gfn, Npages),
+        new("clear_young", "mmu_notifier clear_young (kvm_age_gfn): lockless with A/D bits, locked without", Slot, Gfn, Npages),
+        new("test_young", "mmu_notifier test_young (kvm_test_age_gfn)", Slot, Gfn, Npages),
+        new("memslot_create", "KVM_SET_USER_MEMORY_REGION create", Slot),
+        new("memslot_delete", "KVM_SET_USER_MEMORY_REGION delete: invalid slot, SRCU, zap, remove", Slot),
+        new("dirty_log_enable", "KVM_MEM_LOG_DIRTY_PAGES on: write-protect the slot", Slot),
+        new("dirty_log_get", "KVM_GET_DIRTY_LOG: harvest the bitmap, write-protect, flush", Slot),
+        new("zap_shadow_page", "reclaim one leaf shadow page: drop_spte each SPTE, commit zap with flush", Slot, Alias),
+    ], Kvm.MaxVcpus);
+
+    public static readonly ProgramCodec Codec = new(Vocabulary);
+
+    public static readonly IReadOnlyList<(int Id, string Name)> CheckedInvariants =
+        Inv.Names.OrderBy(kv => kv.Key).Select(kv => (kv.Key, kv.Value)).ToList();
+
+    /// <summary>Config bit 0: A/D bits enabled (eptad=1). Bits 1-2: steps before need_resched() while holding mmu_lock.</summary>
+    public static bool AdEnabled(byte config) => (config & 1) == 0;
+    public static int ReschedQuantum(byte config) => ((config >> 1) & 3) switch { 0 => 64, 1 => 16, 2 => 4, _ => 1 << 30 };
+
+    public static readonly RuntimeInvariants Runtime = new(Inv.SafeFree, Inv.Names[Inv.SafeFree], Inv.Liveness, Inv.Names[Inv.Liveness]);
+}
+
+/// <summary>Runs programs on one reusable machine; not thread-safe (one per fuzz loop).</summary>
+public sealed class MmuRunner
+{
+    private readonly Machine _machine = new(MmuTarget.Runtime);
+    private readonly Kvm _kvm;
+
+    public MmuRunner(BugSet bugs) => _kvm = new Kvm(_machine, bugs);
+
+    public bool Tracing
+    {
+        get => _machine.Trace.Enabled;
+        set => _machine.Trace.Enabled = value;
+    }
+
+    public long MaxSteps
+    {
+        get => _machine.MaxSteps;
+        set => _machine.MaxSteps = value;
+    }
+
+    /// <summary>Runs with the program's own choice stream.</summary>
+    public RunResult Run(ProgramInput p) => Run(p, new InputStrategy(p.Choices));
+
+    public RunResult Run(ProgramInput p, IScheduleStrategy strategy)
+    {
+        _machine.Reset();
+        _kvm.Init(MmuTarget.AdEnabled(p.Config), MmuTarget.ReschedQuantum(p.Config));
+        var names = new List<string>(p.Threads);
+        for (int t = 0; t < p.Threads; t++)
+        {
+            names.Add($"T{t}");
+            _machine.Spawn($"T{t}", Thread(p, t));
+        }
+        InvariantViolation? violation = null;
+        try
+        {
+            _machine.Run(strategy);
+            _kvm.CheckQuiescent();
+        }
+        catch (InvariantViolation v)
+        {
+            violation = _machine.Stamp(v);
+            int opIndex = _machine.Current?.OperationIndex ?? -1;
+            if (violation.Operation.Length == 0 && opIndex >= 0) violation.Operation = Describe(p.Ops[opIndex], opIndex);
+            _machine.Log($"VIOLATION invariant {v.Id} ({v.InvariantName}): {v.Detail}");
+        }
+        return new RunResult(violation, _machine.Step, _machine.Schedule.ToArray(), _machine.EventHash,
+            _machine.Preemptions, _machine.ContextSwitches,
+            _machine.Trace.Enabled ? _machine.Trace.Events.ToArray() : [], names);
+    }
+
+    private Co Thread(ProgramInput p, int t)
+    {
+        var self = _machine.Current!;
+        for (int i = 0; i < p.Ops.Length; i++)
+        {
+            var op = p.Ops[i];
+            if (op.Thread != t) continue;
+            self = _machine.Current!;
+            self.OperationIndex = i;
+            if (_machine.Trace.Enabled)
+            {
+                self.Operation = Describe(op, i);
+                _machine.Log($"begin {self.Operation}");
+            }
+            yield return Execute(op, t);
+            if (_machine.Trace.Enabled) _machine.Log($"end   {self.Operation}");
+        }
+    }
+
+    public static string Describe(OpCall op, int i)
+    {
+        var spec = MmuTarget.Vocabulary.Ops[op.Op];
+        return $"#{i} {spec.Name}({string.Join(", ", spec.Args.Select((a, k) => $"{a.Name}={op.Arg(k)}"))})";
+    }
+
+    private Co Execute(OpCall op, int thread)
+    {
+        int slot = op.A0;
+        switch ((MmuTarget.Op)op.Op)
+        {
+            case MmuTarget.Op.PageFault:
+                return _kvm.KvmMmuPageFault(_kvm.Vcpus[thread], op.A3, Kvm.GfnOf(slot, op.A1), op.A2 != 0);
+            case MmuTarget.Op.GuestAccess:
+                return _kvm.GuestAccess(thread, op.A3, Kvm.GfnOf(slot, op.A1), op.A2 != 0);
+            case MmuTarget.Op.MprotectReadOnly:
+            case MmuTarget.Op.MprotectReadWrite:
+            {
+                var (s, e) = Kvm.HvaRange(slot, op.A1, op.A2 + 1);
+                return _kvm.Mprotect(s, e, readOnly: (MmuTarget.Op)op.Op == MmuTarget.Op.MprotectReadOnly);
+            }
+            case MmuTarget.Op.MadviseDontneed:
+            {
+                var (s, e) = Kvm.HvaRange(slot, op.A1, op.A2 + 1);
+                return _kvm.MadviseDontneed(s, e);
+            }
+            case MmuTarget.Op.ClearYoung:
+            case MmuTarget.Op.TestYoung:
+            {
+                var (s, e) = Kvm.HvaRange(slot, op.A1, op.A2 + 1);
+                return _kvm.Age(s, e, testOnly: (MmuTarget.Op)op.Op == MmuTarget.Op.TestYoung);
+            }
+            case MmuTarget.Op.MemslotCreate: return _kvm.MemslotCreate(slot);
+            case MmuTarget.Op.MemslotDelete: return _kvm.MemslotDelete(slot);
+            case MmuTarget.Op.DirtyLogEnable: return _kvm.DirtyLogEnable(slot);
+            case MmuTarget.Op.DirtyLogGet: return _kvm.DirtyLogGet(slot);
+            default: return _kvm.ZapShadowPage(op.A1, slot);
+        }
+    }
+}

@@ -1,0 +1,189 @@
+namespace Fuzz.Targets.Mmu;
+
+/// <summary>struct kvm_page_fault: what the fault path carries from the seq snapshot to the install.</summary>
+internal sealed class KvmPageFault
+{
+    public ulong Gfn;
+    public int Alias;
+    public bool Write;
+    public ulong Slot;
+    public ulong MmuSeq;
+    public ulong Pfn;
+    public bool MapWritable;
+}
+
+public sealed partial class Kvm
+{
+    internal const ulong RetPfFixed = 0, RetPfRetry = 1, RetPfEmulate = 2, RetPfEfault = 3;
+
+    /// <summary>kvm_mmu_page_fault(): retries RET_PF_RETRY like a vCPU re-entering the guest would, a few times.</summary>
+    internal Co KvmMmuPageFault(Vcpu vcpu, int alias, ulong gfn, bool write)
+    {
+        var self = Self;
+        ulong r = RetPfRetry;
+        for (int attempt = 0; attempt < 3 && r == RetPfRetry; attempt++)
+        {
+            yield return null;
+            int idx = SrcuReadLock();
+            yield return DirectPageFault(new KvmPageFault { Gfn = gfn, Alias = alias, Write = write });
+            r = self.Ret;
+            yield return null;
+            SrcuReadUnlock(idx);
+        }
+        _m.Log($"page fault gfn 0x{gfn:x} alias {alias} {(write ? "write" : "read")} -> {RetName(r)}");
+        self.Ret = r;
+    }
+
+    private static string RetName(ulong r) => r switch
+    {
+        RetPfFixed => "fixed", RetPfRetry => "retry", RetPfEmulate => "no memslot (emulate)", _ => "-EFAULT",
+    };
+
+    /// <summary>direct_page_fault(), the shadow MMU's direct map; the caller holds SRCU.</summary>
+    private Co DirectPageFault(KvmPageFault fault)
+    {
+        var self = Self;
+        yield return null;
+        fault.Slot = GfnToMemslot(CurrentMemslots, fault.Gfn);
+        if (fault.Slot == 0) { self.Ret = RetPfEmulate; yield break; }
+        if ((_mem.Read(fault.Slot + SFlags * 8) & KvmMemslotInvalid) != 0) { self.Ret = RetPfRetry; yield break; }
+
+        // kvm_mmu_faultin_pfn(): snapshot the sequence before resolving the pfn (smp_rmb() after).
+        yield return null;
+        fault.MmuSeq = _mem.Read(SeqAddr);
+        _check.OnFaultSnapshot(fault);
+        yield return null;
+        if (MmuInvalidateRetryGfnUnsafe(fault.MmuSeq, fault.Gfn)) { self.Ret = RetPfRetry; yield break; }
+
+        ulong hva = _mem.Read(fault.Slot + SUserspaceAddr * 8) + (fault.Gfn - _mem.Read(fault.Slot + SBaseGfn * 8));
+        yield return HvaToPfn(hva, fault.Write);
+        if (self.Ret == 0) { self.Ret = RetPfEfault; yield break; }
+        fault.Pfn = self.Ret & ~(1UL << 63);
+        fault.MapWritable = (self.Ret >> 63) != 0;
+
+        yield return WriteLockMmu();
+        if (!_bugs.StaleFault && IsPageFaultStale(fault))
+        {
+            _m.Event(5, fault.Gfn);
+            _m.Log($"fault on gfn 0x{fault.Gfn:x} is stale (seq {fault.MmuSeq} vs {_mem.Read(SeqAddr)}), retry");
+            yield return null;
+            WriteUnlockMmu();
+            self.Ret = RetPfRetry;
+            yield break;
+        }
+        yield return MmuSetSpte(fault);
+        yield return null;
+        WriteUnlockMmu();
+        self.Ret = RetPfFixed;
+    }
+
+    /// <summary>mmu_invalidate_retry_gfn_unsafe(): the early, lockless check; a hint only.</summary>
+    private bool MmuInvalidateRetryGfnUnsafe(ulong mmuSeq, ulong gfn)
+    {
+        if (_mem.Read(InProgressAddr) != 0 && gfn >= _mem.Read(RangeStartAddr) && gfn < _mem.Read(RangeEndAddr)) return true;
+        return _mem.Read(SeqAddr) != mmuSeq;
+    }
+
+    /// <summary>is_page_fault_stale() → mmu_invalidate_retry_gfn(), with mmu_lock held.</summary>
+    private bool IsPageFaultStale(KvmPageFault fault)
+    {
+        if (_mem.Read(InProgressAddr) != 0)
+        {
+            ulong start = _mem.Read(RangeStartAddr), end = _mem.Read(RangeEndAddr);
+            if (start == InvalidGpa || end == InvalidGpa) return true;
+            if (fault.Gfn >= start && fault.Gfn < end) return true;
+        }
+        return _mem.Read(SeqAddr) != fault.MmuSeq;
+    }
+
+    /// <summary>
+    /// hva_to_pfn(): GUP on the host page table. A read fault maps writable when the host PTE
+    /// allows it (map_writable). Ret = pfn | (writable &lt;&lt; 63), or 0 for -EFAULT.
+    /// </summary>
+    private Co HvaToPfn(ulong hva, bool write)
+    {
+        var self = Self;
+        ulong ptep = HostPteAddr(hva);
+        while (true)
+        {
+            yield return null;
+            ulong pte = _mem.Read(ptep);
+            bool vmWrite = (pte & HostPte.VmWrite) != 0;
+            if ((pte & HostPte.Present) != 0 && (!write || (pte & HostPte.Writable) != 0))
+            {
+                self.Ret = HostPte.Pfn(pte) | ((pte & HostPte.Writable) != 0 ? 1UL << 63 : 0);
+                yield break;
+            }
+            if (write && !vmWrite) { self.Ret = 0; yield break; }
+            // handle_mm_fault(): populate the page, or make a present page writable.
+            ulong pfn = (pte & HostPte.Present) != 0 ? HostPte.Pfn(pte) : 0;
+            ulong fresh = pfn == 0 ? AllocPfn() : pfn;
+            ulong newPte = (fresh << 12) | HostPte.Present | (pte & HostPte.VmWrite) | (vmWrite ? HostPte.Writable : 0);
+            yield return null;
+            if (_mem.CompareExchange(ptep, pte, newPte) != pte && pfn == 0) Pfns[(int)fresh] = PfnState.Freed;
+        }
+    }
+
+    /// <summary>
+    /// mmu_set_spte(): replace a present SPTE of another pfn (drop + flush), build the new SPTE,
+    /// install or update it, flush if needed, and add it to the rmap if it was not there.
+    /// </summary>
+    private Co MmuSetSpte(KvmPageFault fault)
+    {
+        ulong sptep = SpteAddr(fault.Alias, fault.Gfn, create: true);
+        bool flush = false, wasRmapped = false;
+        yield return null;
+        ulong old = _mem.Read(sptep);
+        if (Spte.IsShadowPresent(old))
+        {
+            if (Spte.ToPfn(old) != fault.Pfn)
+            {
+                yield return DropSpte(sptep);
+                flush = true;
+                old = 0;
+            }
+            else wasRmapped = true;
+        }
+        ulong logging = _mem.Read(fault.Slot + SFlags * 8) & KvmMemLogDirtyPages;
+        ulong spte = MakeSpte(fault);
+        if (Spte.IsWritable(spte) && logging != 0)
+            yield return MarkPageDirtyInSlot(fault.Slot, fault.Gfn);
+        yield return null;
+        _check.OnFaultInstall(fault, sptep, spte);
+        if (!Spte.IsShadowPresent(old)) MmuSpteSet(sptep, spte);
+        else if (_mem.Read(sptep) != spte) flush |= MmuSpteUpdate(sptep, spte);
+        if (flush)
+        {
+            yield return null;
+            FlushRemoteTlbs();
+        }
+        if (!wasRmapped)
+        {
+            yield return PteListAdd(sptep, GfnToRmap(fault.Slot, fault.Gfn, 1));
+        }
+    }
+
+    /// <summary>make_spte() for a direct leaf with ACC_ALL: writable whenever host and slot allow it, accessed, dirty if writable.</summary>
+    private ulong MakeSpte(KvmPageFault fault)
+    {
+        ulong spte = Spte.MmuPresent | Spte.Readable | Spte.Executable | (fault.Pfn << Spte.PfnShift);
+        if (!AdEnabled) spte |= Spte.AdDisabled;
+        if (fault.MapWritable)
+        {
+            spte |= Spte.HostWritable | Spte.MmuWritable | Spte.Writable;
+            if (AdEnabled) spte |= Spte.Dirty;
+        }
+        if (AdEnabled) spte |= Spte.Accessed;
+        return spte;
+    }
+
+    /// <summary>mark_page_dirty_in_slot(): set_bit in the slot's dirty bitmap.</summary>
+    private Co MarkPageDirtyInSlot(ulong slot, ulong gfn)
+    {
+        ulong bitmap = _mem.Read(slot + SDirtyBitmap * 8);
+        if (bitmap == 0) yield break;
+        ulong rel = gfn - _mem.Read(slot + SBaseGfn * 8);
+        yield return null;
+        _mem.FetchOr(bitmap + (rel / 64) * 8, 1UL << (int)(rel % 64));
+    }
+}

@@ -1,0 +1,323 @@
+namespace Fuzz.Targets.Mmu;
+
+/// <summary>struct pte_list_desc in simulated memory.</summary>
+internal static class PteListDesc
+{
+    public const int More = 0, SpteCount = 1, TailCount = 2, Sptes = 3;
+    public const int PteListExt = 14;                 // PTE_LIST_EXT
+    public const int Words = Sptes + PteListExt;
+}
+
+/// <summary>struct rmap_iterator: the descriptor being walked (0 for a single-SPTE rmap) and the position in it.</summary>
+internal sealed class RmapIterator
+{
+    public ulong Desc;
+    public int Pos;
+}
+
+public sealed partial class Kvm
+{
+    public const ulong KvmRmapMany = 1UL << 0;        // KVM_RMAP_MANY
+    public const ulong KvmRmapLocked = 1UL << 1;      // KVM_RMAP_LOCKED
+
+    private static ulong DescField(ulong desc, int field) => desc + (ulong)field * 8;
+    private static ulong DescSpte(ulong desc, int i) => desc + (ulong)(PteListDesc.Sptes + i) * 8;
+
+    /// <summary>
+    /// __kvm_rmap_lock(): elided (returns 0) for an empty rmap; otherwise spin while LOCKED, re-read
+    /// after the pause, re-check for empty, and cmpxchg LOCKED in. Result (without LOCKED) in Ret.
+    /// </summary>
+    private Co RmapLockCommon(ulong head, bool readOnly)
+    {
+        var self = Self;
+        yield return null;
+        ulong old = _mem.Read(head);
+        while (true)
+        {
+            if (old == 0) break;
+            while ((old & KvmRmapLocked) != 0)
+            {
+                _m.Event(4, head);
+                self.WaitWhileEquals(head, old);
+                yield return null;
+                old = _mem.Read(head);
+            }
+            // Recheck for an empty rmap, it may have been purged by the task that held the lock.
+            if (old == 0) break;
+            yield return null;
+            ulong found = _mem.CompareExchange(head, old, old | KvmRmapLocked);
+            if (found == old)
+            {
+                _check.OnRmapLocked(head, old, readOnly);
+                break;
+            }
+            old = found;
+        }
+        self.Ret = old;
+    }
+
+    /// <summary>kvm_rmap_lock(): writers, with mmu_lock held for write.</summary>
+    internal Co KvmRmapLock(ulong head) => RmapLockCommon(head, readOnly: false);
+
+    /// <summary>kvm_rmap_lock_readonly(): lockless walkers; may not change the chain.</summary>
+    internal Co KvmRmapLockReadonly(ulong head) => RmapLockCommon(head, readOnly: true);
+
+    /// <summary>kvm_rmap_unlock(): a release store of the new value; the caller has passed a scheduling point.</summary>
+    internal void KvmRmapUnlock(ulong head, ulong newVal)
+    {
+        _check.OnRmapUnlock(head, newVal);
+        _mem.Write(head, newVal);
+    }
+
+    /// <summary>kvm_rmap_unlock_readonly(): a no-op when the lock was elided on an empty rmap.</summary>
+    internal Co KvmRmapUnlockReadonly(ulong head, ulong oldVal)
+    {
+        if (oldVal == 0 && !_bugs.RoUnlockEmpty) yield break;
+        yield return null;
+        _check.OnRmapUnlockReadonly(head, oldVal);
+        _mem.Write(head, oldVal);
+    }
+
+    /// <summary>pte_list_add(): returns (in Ret) the number of SPTEs in the chain before the new one.</summary>
+    internal Co PteListAdd(ulong spte, ulong head)
+    {
+        var self = Self;
+        yield return KvmRmapLock(head);
+        ulong oldVal = self.Ret, newVal;
+        ulong count = 0;
+        if (oldVal == 0)
+        {
+            newVal = spte;
+        }
+        else if ((oldVal & KvmRmapMany) == 0)
+        {
+            ulong desc = AllocPteListDesc();
+            _mem.Write(DescSpte(desc, 0), oldVal);
+            _mem.Write(DescSpte(desc, 1), spte);
+            _mem.Write(DescField(desc, PteListDesc.SpteCount), 2);
+            _mem.Write(DescField(desc, PteListDesc.TailCount), 0);
+            newVal = desc | KvmRmapMany;
+            count = 1;
+        }
+        else
+        {
+            ulong desc = oldVal & ~KvmRmapMany;
+            yield return null;
+            ulong spteCount = _mem.Read(DescField(desc, PteListDesc.SpteCount));
+            yield return null;
+            count = _mem.Read(DescField(desc, PteListDesc.TailCount)) + spteCount;
+            // If the previous head is full, allocate a new head descriptor, as tail descriptors are always full.
+            if (spteCount == PteListDesc.PteListExt)
+            {
+                desc = AllocPteListDesc();
+                _mem.Write(DescField(desc, PteListDesc.More), oldVal & ~KvmRmapMany);
+                _mem.Write(DescField(desc, PteListDesc.SpteCount), 0);
+                _mem.Write(DescField(desc, PteListDesc.TailCount), count);
+                newVal = desc | KvmRmapMany;
+                spteCount = 0;
+            }
+            else
+            {
+                newVal = oldVal;
+            }
+            yield return null;
+            _mem.Write(DescSpte(desc, (int)spteCount), spte);
+            yield return null;
+            _mem.Write(DescField(desc, PteListDesc.SpteCount), spteCount + 1);
+        }
+        yield return null;
+        KvmRmapUnlock(head, newVal);
+        self.Ret = count;
+    }
+
+    private ulong AllocPteListDesc() => _mem.Alloc(PteListDesc.Words, ObjPteListDesc, "pte_list_desc");
+
+    /// <summary>
+    /// pte_list_desc_remove_entry(): fill the hole with the head's last entry; free an emptied head
+    /// and make the next descriptor the head. Returns the new rmap value in Ret.
+    /// </summary>
+    private Co PteListDescRemoveEntry(ulong rmapVal, ulong desc, int i)
+    {
+        var self = Self;
+        ulong headDesc = rmapVal & ~KvmRmapMany;
+        yield return null;
+        int j = (int)_mem.Read(DescField(headDesc, PteListDesc.SpteCount)) - 1;
+        yield return null;
+        ulong last = _mem.Read(DescSpte(headDesc, j));
+        yield return null;
+        _mem.Write(DescSpte(desc, i), last);
+        yield return null;
+        _mem.Write(DescSpte(headDesc, j), 0);
+        yield return null;
+        _mem.Write(DescField(headDesc, PteListDesc.SpteCount), (ulong)j);
+        self.Ret = rmapVal;
+        if (j != 0) yield break;
+        yield return null;
+        ulong more = _mem.Read(DescField(headDesc, PteListDesc.More));
+        self.Ret = more == 0 ? 0 : more | KvmRmapMany;
+        yield return null;
+        _mem.Free(headDesc);
+    }
+
+    /// <summary>pte_list_remove(): the SPTE must be in the chain (KVM_BUG_ON_DATA_CORRUPTION otherwise).</summary>
+    internal Co PteListRemove(ulong spte, ulong head)
+    {
+        var self = Self;
+        yield return KvmRmapLock(head);
+        ulong rmapVal = self.Ret;
+        if (rmapVal == 0)
+            throw Inv.Violation(Inv.RmapContents, "pte_list_remove", $"removing SPTE 0x{spte:x} from empty rmap 0x{head:x}", Dump());
+        if ((rmapVal & KvmRmapMany) == 0)
+        {
+            if (rmapVal != spte)
+                throw Inv.Violation(Inv.RmapContents, "pte_list_remove", $"rmap 0x{head:x} holds 0x{rmapVal:x}, not SPTE 0x{spte:x}", Dump());
+            rmapVal = 0;
+        }
+        else
+        {
+            ulong desc = rmapVal & ~KvmRmapMany;
+            bool found = false;
+            while (desc != 0 && !found)
+            {
+                yield return null;
+                int n = (int)_mem.Read(DescField(desc, PteListDesc.SpteCount));
+                for (int i = 0; i < n; i++)
+                {
+                    yield return null;
+                    if (_mem.Read(DescSpte(desc, i)) != spte) continue;
+                    yield return PteListDescRemoveEntry(rmapVal, desc, i);
+                    rmapVal = self.Ret;
+                    found = true;
+                    break;
+                }
+                if (found) break;
+                yield return null;
+                desc = _mem.Read(DescField(desc, PteListDesc.More));
+            }
+            if (!found)
+                throw Inv.Violation(Inv.RmapContents, "pte_list_remove", $"SPTE 0x{spte:x} not found in rmap 0x{head:x}", Dump());
+        }
+        yield return null;
+        KvmRmapUnlock(head, rmapVal);
+    }
+
+    /// <summary>kvm_zap_all_rmap_sptes(): clears every SPTE in the chain and frees the descriptors. Ret = 1 if anything was zapped.</summary>
+    internal Co KvmZapAllRmapSptes(ulong head)
+    {
+        var self = Self;
+        yield return KvmRmapLock(head);
+        ulong rmapVal = self.Ret;
+        if (rmapVal == 0)
+        {
+            self.Ret = 0;
+            yield break;
+        }
+        if ((rmapVal & KvmRmapMany) == 0)
+        {
+            yield return null;
+            MmuSpteClearTrackBits(rmapVal);
+        }
+        else
+        {
+            for (ulong desc = rmapVal & ~KvmRmapMany, next; desc != 0; desc = next)
+            {
+                yield return null;
+                int n = (int)_mem.Read(DescField(desc, PteListDesc.SpteCount));
+                for (int i = 0; i < n; i++)
+                {
+                    yield return null;
+                    ulong sptep = _mem.Read(DescSpte(desc, i));
+                    yield return null;
+                    MmuSpteClearTrackBits(sptep);
+                }
+                yield return null;
+                next = _mem.Read(DescField(desc, PteListDesc.More));
+                yield return null;
+                _mem.Free(desc);
+            }
+        }
+        // rmap_head is meaningless now, remember to reset it
+        yield return null;
+        KvmRmapUnlock(head, 0);
+        self.Ret = 1;
+    }
+
+    /// <summary>rmap_get_first(): one step; reads the rmap value (ignoring LOCKED) and the first entry.</summary>
+    internal ulong RmapGetFirst(ulong head, RmapIterator iter)
+    {
+        ulong rmapVal = _mem.Read(head) & ~KvmRmapLocked;   // kvm_rmap_get()
+        if (rmapVal == 0) return 0;
+        if ((rmapVal & KvmRmapMany) == 0)
+        {
+            iter.Desc = 0;
+            return rmapVal;
+        }
+        iter.Desc = rmapVal & ~KvmRmapMany;
+        iter.Pos = 0;
+        return _mem.Read(DescSpte(iter.Desc, 0));
+    }
+
+    /// <summary>rmap_get_next(): one step.</summary>
+    internal ulong RmapGetNext(RmapIterator iter)
+    {
+        if (iter.Desc == 0) return 0;
+        if (iter.Pos < PteListDesc.PteListExt - 1)
+        {
+            ++iter.Pos;
+            ulong s = _mem.Read(DescSpte(iter.Desc, iter.Pos));
+            if (s != 0) return s;
+        }
+        iter.Desc = _mem.Read(DescField(iter.Desc, PteListDesc.More));
+        if (iter.Desc == 0) return 0;
+        iter.Pos = 0;
+        return _mem.Read(DescSpte(iter.Desc, 0));   // desc->sptes[0] cannot be NULL
+    }
+
+    /// <summary>
+    /// for_each_rmap_spte(): the walker for mmu_lock holders. It BUG()s on a non-present SPTE,
+    /// because with mmu_lock held for write no one else can zap one. Calls <paramref name="body"/>
+    /// with (sptep, spte); the body sets Ret = 1 to stop the walk.
+    /// </summary>
+    internal Co ForEachRmapSpte(ulong head, Func<ulong, ulong, Co> body, string site)
+    {
+        var self = Self;
+        var iter = new RmapIterator();
+        yield return null;
+        for (ulong sptep = RmapGetFirst(head, iter); sptep != 0;)
+        {
+            yield return null;
+            ulong spte = _mem.Read(sptep);
+            if (!Spte.IsShadowPresent(spte))
+                throw Inv.Violation(Inv.RmapContents, site,
+                    $"BUG: for_each_rmap_spte() found non-present SPTE 0x{sptep:x} ({Spte.Describe(spte)}) in rmap 0x{head:x}", Dump());
+            self.Ret = 0;
+            yield return body(sptep, spte);
+            if (self.Ret != 0) yield break;
+            yield return null;
+            sptep = RmapGetNext(iter);
+        }
+        self.Ret = 0;
+    }
+
+    /// <summary>for_each_rmap_spte_lockless(): skips SPTEs that a concurrent zap already cleared.</summary>
+    internal Co ForEachRmapSpteLockless(ulong head, Func<ulong, ulong, Co> body)
+    {
+        var self = Self;
+        var iter = new RmapIterator();
+        yield return null;
+        for (ulong sptep = RmapGetFirst(head, iter); sptep != 0;)
+        {
+            yield return null;
+            ulong spte = _mem.Read(sptep);                   // mmu_spte_get_lockless()
+            if (Spte.IsShadowPresent(spte))
+            {
+                self.Ret = 0;
+                yield return body(sptep, spte);
+                if (self.Ret != 0) yield break;
+            }
+            yield return null;
+            sptep = RmapGetNext(iter);
+        }
+        self.Ret = 0;
+    }
+}

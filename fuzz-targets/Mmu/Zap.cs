@@ -1,0 +1,76 @@
+namespace Fuzz.Targets.Mmu;
+
+public sealed partial class Kvm
+{
+    /// <summary>A zap of a range that may block must yield mmu_lock at least this often when contended.</summary>
+    public const int YieldBoundSteps = 400;
+
+    /// <summary>
+    /// __walk_slot_rmaps(): applies <paramref name="fn"/> to every rmap of the gfn range at each
+    /// level; when yielding is allowed and mmu_lock is contended or a reschedule is due, flushes
+    /// first if asked to (flush_on_yield) and drops the lock. Ret = pending flush.
+    /// </summary>
+    private Co WalkSlotRmaps(ulong slot, Func<ulong, Co> fn, ulong startGfn, ulong endGfn, bool canYield, bool flushOnYield, bool flush)
+    {
+        var self = Self;
+        for (int level = 1; level <= Levels; level++)
+        {
+            ulong first = GfnToRmap(slot, startGfn, level), last = GfnToRmap(slot, endGfn, level);
+            for (ulong head = first; head <= last; head += 8)
+            {
+                yield return fn(head);
+                flush |= self.Ret != 0;
+                _check.OnZapStep();
+                if (!canYield) continue;
+                if (NeedResched || _mmuLock.Contended)
+                {
+                    if (flush && flushOnYield && !_bugs.YieldNoFlush)
+                    {
+                        yield return null;
+                        FlushRemoteTlbs();
+                        flush = false;
+                    }
+                    yield return CondReschedRwlockWrite();
+                }
+            }
+        }
+        self.Ret = flush ? 1UL : 0;
+    }
+
+    /// <summary>kvm_unmap_gfn_range() → __kvm_rmap_zap_gfn_range(): zap every rmap of [start, end), yielding if may_block.</summary>
+    internal Co KvmUnmapGfnRange(ulong slot, ulong start, ulong end, bool mayBlock)
+    {
+        _check.BeginMayBlockZap(mayBlock);
+        yield return WalkSlotRmaps(slot, head => KvmZapAllRmapSptes(head), start, end - 1, mayBlock, flushOnYield: true, flush: false);
+        _check.EndMayBlockZap();
+    }
+
+    /// <summary>
+    /// Reclaim of one leaf shadow page (kvm_mmu_prepare_zap_page → mmu_page_zap_pte → drop_spte,
+    /// then kvm_mmu_commit_zap_page, which flushes before mmu_lock is released).
+    /// </summary>
+    internal Co ZapShadowPage(int alias, int slotId)
+    {
+        ulong sptep0 = SpteAddr(alias, SlotBaseGfn(slotId), create: false);
+        yield return WriteLockMmu();
+        bool zapped = false;
+        if (sptep0 != 0)
+        {
+            for (int i = 0; i < SlotPages; i++)
+            {
+                ulong sptep = sptep0 + (ulong)i * 8;
+                yield return null;
+                if (!Spte.IsShadowPresent(_mem.Read(sptep))) continue;
+                yield return DropSpte(sptep);
+                zapped = true;
+            }
+        }
+        if (zapped)
+        {
+            yield return null;
+            FlushRemoteTlbs();
+        }
+        yield return null;
+        WriteUnlockMmu();
+    }
+}
