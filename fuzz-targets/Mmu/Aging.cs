@@ -82,7 +82,7 @@ public sealed partial class Kvm
                 else yield return ForEachRmapSpteLockless(head, Age);
                 if (testOnly && young)
                 {
-                    if (leaked) _m.Log($"test_young returns young with rmap 0x{head:x} still locked");
+                    if (leaked) if (Tracing) _m.Log($"test_young returns young with rmap 0x{head:x} still locked");
                     self.Ret = 1;
                     yield break;
                 }

@@ -135,6 +135,7 @@ internal sealed class Checker
     {
         var self = _kvm.Self;
         ulong cur = Mem.Peek(head);
+        if (oldVal == 0 && cur == 0) return;
         if (oldVal != (cur & ~Kvm.KvmRmapLocked))
             throw Fail(Inv.RmapLock, "kvm_rmap_unlock_readonly",
                 $"read-only unlock by actor {self.Id} writes 0x{oldVal:x} over rmap 0x{head:x} = 0x{cur:x}: a read-only holder changed the rmap");

@@ -21,7 +21,7 @@ public sealed partial class Kvm
             yield return null;
             _mem.Free(old);
             _check.OnWriteProtectDone(id);
-            _m.Log($"dirty logging enabled on memslot {id}");
+            if (Tracing) _m.Log($"dirty logging enabled on memslot {id}");
         }
         yield return SlotsUnlock();
     }
@@ -69,7 +69,7 @@ public sealed partial class Kvm
                     yield return RmapWriteProtect(GfnToRmap(slot, gfn, 1), ptProtect: false);
                     flush |= self.Ret != 0;
                 }
-                if (mask != 0) _m.Log($"dirty log of memslot {id}: word {w} = 0x{mask:x}");
+                if (mask != 0) if (Tracing) _m.Log($"dirty log of memslot {id}: word {w} = 0x{mask:x}");
             }
             yield return null;
             WriteUnlockMmu();

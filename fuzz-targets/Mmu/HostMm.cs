@@ -24,7 +24,7 @@ public sealed partial class Kvm
                 : pte | HostPte.VmWrite | ((pte & HostPte.Present) != 0 ? HostPte.Writable : 0);
             _mem.Write(ptep, newPte);
         }
-        _m.Log($"mprotect({(readOnly ? "PROT_READ" : "PROT_READ|PROT_WRITE")}) hva [0x{hvaStart:x}, 0x{hvaEnd:x})");
+        if (Tracing) _m.Log($"mprotect({(readOnly ? "PROT_READ" : "PROT_READ|PROT_WRITE")}) hva [0x{hvaStart:x}, 0x{hvaEnd:x})");
         yield return InvalidateRangeEnd(hvaStart, hvaEnd);
     }
 
@@ -40,7 +40,7 @@ public sealed partial class Kvm
             _mem.Write(ptep, pte & HostPte.VmWrite);
             if ((pte & HostPte.Present) != 0) Pfns[(int)HostPte.Pfn(pte)] |= PfnState.Freed;
         }
-        _m.Log($"madvise(MADV_DONTNEED) hva [0x{hvaStart:x}, 0x{hvaEnd:x})");
+        if (Tracing) _m.Log($"madvise(MADV_DONTNEED) hva [0x{hvaStart:x}, 0x{hvaEnd:x})");
         yield return InvalidateRangeEnd(hvaStart, hvaEnd);
     }
 
@@ -49,6 +49,6 @@ public sealed partial class Kvm
     {
         var self = Self;
         yield return KvmHandleHvaRange(hvaStart, hvaEnd, testOnly ? HvaHandler.TestYoung : HvaHandler.ClearYoung);
-        _m.Log($"{(testOnly ? "test_young" : "clear_young")} hva [0x{hvaStart:x}, 0x{hvaEnd:x}) -> {(self.Ret != 0 ? "young" : "old")}");
+        if (Tracing) _m.Log($"{(testOnly ? "test_young" : "clear_young")} hva [0x{hvaStart:x}, 0x{hvaEnd:x}) -> {(self.Ret != 0 ? "young" : "old")}");
     }
 }

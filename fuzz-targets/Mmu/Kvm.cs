@@ -61,6 +61,7 @@ public sealed partial class Kvm
     internal Checker Check => _check;
     internal RwLock MmuLock => _mmuLock;
     internal Actor Self => _m.Current!;
+    internal bool Tracing => _m.Trace.Enabled;
 
     internal ulong MmuLockAddr => _kvm + KMmuLock * 8;
     internal ulong SeqAddr => _kvm + KSeq * 8;
@@ -183,6 +184,7 @@ public sealed partial class Kvm
     internal Co WriteLockMmu()
     {
         yield return _mmuLock.WriteLock(Self);
+        if (Tracing) _m.Log("mmu_lock acquired for write");
         _check.OnMmuWriteLocked();
     }
 
@@ -191,6 +193,7 @@ public sealed partial class Kvm
     {
         _check.OnMmuWriteUnlocking();
         _mmuLock.WriteUnlock(Self);
+        if (Tracing) _m.Log("mmu_lock released");
     }
 
     internal bool NeedResched => _m.Step - _mmuLock.AcquiredAtStep >= ReschedQuantum;

@@ -79,7 +79,7 @@ public sealed partial class Kvm
         {
             ulong slot = AllocMemslot(id);
             yield return KvmSwapActiveMemslots(CopyMemslots(CurrentMemslots, id, slot));
-            _m.Log($"memslot {id} created");
+            if (Tracing) _m.Log($"memslot {id} created");
         }
         yield return SlotsUnlock();
     }
@@ -106,7 +106,7 @@ public sealed partial class Kvm
             _mem.Free(invalid);
             _mem.Free(old);
             _check.OnMemslotDeleted(id);
-            _m.Log($"memslot {id} deleted");
+            if (Tracing) _m.Log($"memslot {id} deleted");
         }
         yield return SlotsUnlock();
     }

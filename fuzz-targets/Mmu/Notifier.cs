@@ -11,7 +11,7 @@ public sealed partial class Kvm
         // Prevent memslot modification between range_start() and range_end(); pairs with range_end().
         yield return null;
         _mem.FetchAdd(MnActiveAddr, 1);
-        _m.Log($"invalidate_range_start hva [0x{hvaStart:x}, 0x{hvaEnd:x})");
+        if (Tracing) _m.Log($"invalidate_range_start hva [0x{hvaStart:x}, 0x{hvaEnd:x})");
         yield return KvmHandleHvaRange(hvaStart, hvaEnd, HvaHandler.Unmap);
         _check.OnInvalidateRangeStartReturned(hvaStart, hvaEnd);
     }
@@ -24,7 +24,7 @@ public sealed partial class Kvm
         ulong before = _mem.FetchAdd(MnActiveAddr, -1);
         if (before == 0)
             throw Inv.Violation(Inv.InvalidationCounters, "kvm_mmu_notifier_invalidate_range_end", "mn_active_invalidate_count underflow", Dump());
-        _m.Log($"invalidate_range_end hva [0x{hvaStart:x}, 0x{hvaEnd:x})");
+        if (Tracing) _m.Log($"invalidate_range_end hva [0x{hvaStart:x}, 0x{hvaEnd:x})");
     }
 
     /// <summary>

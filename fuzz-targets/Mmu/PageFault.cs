@@ -30,7 +30,7 @@ public sealed partial class Kvm
             yield return null;
             SrcuReadUnlock(idx);
         }
-        _m.Log($"page fault gfn 0x{gfn:x} alias {alias} {(write ? "write" : "read")} -> {RetName(r)}");
+        if (Tracing) _m.Log($"page fault gfn 0x{gfn:x} alias {alias} {(write ? "write" : "read")} -> {RetName(r)}");
         self.Ret = r;
     }
 
@@ -65,7 +65,7 @@ public sealed partial class Kvm
         if (!_bugs.StaleFault && IsPageFaultStale(fault))
         {
             _m.Event(5, fault.Gfn);
-            _m.Log($"fault on gfn 0x{fault.Gfn:x} is stale (seq {fault.MmuSeq} vs {_mem.Read(SeqAddr)}), retry");
+            if (Tracing) _m.Log($"fault on gfn 0x{fault.Gfn:x} is stale (seq {fault.MmuSeq} vs {_mem.Read(SeqAddr)}), retry");
             yield return null;
             WriteUnlockMmu();
             self.Ret = RetPfRetry;

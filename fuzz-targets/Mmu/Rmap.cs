@@ -38,6 +38,7 @@ public sealed partial class Kvm
             while ((old & KvmRmapLocked) != 0)
             {
                 _m.Event(4, head);
+                if (Tracing) _m.Log($"spins on LOCKED rmap 0x{head:x}");
                 self.WaitWhileEquals(head, old);
                 yield return null;
                 old = _mem.Read(head);
@@ -49,6 +50,7 @@ public sealed partial class Kvm
             if (found == old)
             {
                 _check.OnRmapLocked(head, old, readOnly);
+                if (Tracing) _m.Log($"rmap 0x{head:x} locked{(readOnly ? " read-only" : "")} (value 0x{old:x})");
                 break;
             }
             old = found;
@@ -67,6 +69,7 @@ public sealed partial class Kvm
     {
         _check.OnRmapUnlock(head, newVal);
         _mem.Write(head, newVal);
+        if (Tracing) _m.Log($"rmap 0x{head:x} unlocked, value 0x{newVal:x}");
     }
 
     /// <summary>kvm_rmap_unlock_readonly(): a no-op when the lock was elided on an empty rmap.</summary>
@@ -76,6 +79,7 @@ public sealed partial class Kvm
         yield return null;
         _check.OnRmapUnlockReadonly(head, oldVal);
         _mem.Write(head, oldVal);
+        if (Tracing) _m.Log($"rmap 0x{head:x} unlocked read-only, value 0x{oldVal:x}");
     }
 
     /// <summary>pte_list_add(): returns (in Ret) the number of SPTEs in the chain before the new one.</summary>

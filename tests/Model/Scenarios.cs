@@ -1,0 +1,108 @@
+using Fuzz.Engine.Input;
+using Fuzz.Engine.Scheduling;
+using Fuzz.Targets.Mmu;
+using Xunit;
+using Op = Fuzz.Targets.Mmu.MmuTarget.Op;
+
+namespace Fuzz.Tests.Model;
+
+/// <summary>
+/// The hand-written scenarios of the seeded variants: with the variant on, some schedule breaks the
+/// named invariant (found by a fixed sweep of seeded random schedules, then replayed from its
+/// recorded choice stream); with the kernel's code, no schedule in the sweep breaks anything.
+/// </summary>
+public class Scenarios
+{
+    private const int Sweep = 3000;
+
+    internal static OpCall Call(int thread, Op op, int a0 = 0, int a1 = 0, int a2 = 0, int a3 = 0) =>
+        new((byte)thread, (byte)op, (byte)a0, (byte)a1, (byte)a2, (byte)a3);
+
+    // config bit 0 clear = A/D bits on; bits 1-2 = 2 → need_resched after 4 steps
+    private const byte AdOn = 0, AdOnReschedFast = 4;
+
+    public static readonly TheoryData<string, int[], byte, OpCall[]> Cases = new()
+    {
+        // A fault that skips the seq re-check installs a writable SPTE while mprotect(PROT_READ) runs.
+        { Bugs.StaleFault, [Inv.NoStaleInstall, Inv.InvalidationCompleteness], AdOn,
+            [Call(0, Op.PageFault, 0, 1, 1, 0), Call(1, Op.MprotectReadOnly, 0, 1, 0)] },
+        // Lockless aging elides the lock on the empty rmap, a fault adds, the read-only unlock writes 0 back.
+        { Bugs.RoUnlockEmpty, [Inv.RmapLock, Inv.RmapCoverage], AdOn,
+            [Call(0, Op.ClearYoung, 0, 2, 0), Call(1, Op.PageFault, 0, 2, 0, 0)] },
+        // Lockless aging walks with the locked walker while drop_spte has cleared an SPTE still in the rmap.
+        { Bugs.LockedWalkerLockless, [Inv.RmapContents], AdOn,
+            [Call(1, Op.PageFault, 0, 3, 0, 0), Call(0, Op.ClearYoung, 0, 3, 0), Call(1, Op.ZapShadowPage, 0, 0)] },
+        // test_young returns with the rmap still locked; the next rmap add spins forever.
+        { Bugs.TestAgeLeak, [Inv.Liveness], AdOn,
+            [Call(0, Op.PageFault, 0, 4, 0, 0), Call(0, Op.TestYoung, 0, 4, 0), Call(0, Op.PageFault, 0, 4, 0, 1)] },
+        // The mprotect zap yields mmu_lock (need_resched) with zapped SPTEs not yet flushed.
+        { Bugs.YieldNoFlush, [Inv.FlushBeforeYield], AdOnReschedFast,
+            [Call(0, Op.PageFault, 0, 0, 1, 0), Call(0, Op.PageFault, 0, 1, 1, 0), Call(1, Op.GuestAccess, 0, 0, 0, 0), Call(0, Op.MprotectReadOnly, 0, 0, 7)] },
+    };
+
+    private static ProgramInput Program(byte config, OpCall[] ops) =>
+        new(ops.Max(o => o.Thread) + 1, config, ops, []);
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void Variant_breaks_the_named_invariant_and_replays(string bug, int[] invariants, byte config, OpCall[] ops)
+    {
+        var p = Program(config, ops);
+        var runner = new MmuRunner(new BugSet([bug]));
+        RunResult? found = null;
+        for (int seed = 0; seed < Sweep && found is null; seed++)
+        {
+            var r = runner.Run(p, new RandomStrategy((ulong)seed));
+            if (r.Violation is not null) found = r;
+        }
+        Assert.NotNull(found);
+        Assert.Contains(found!.Violation!.Id, invariants);
+
+        var replayInput = MmuTarget.Codec.Encode(p.WithChoices(found.Schedule));
+        var replay = runner.Run(MmuTarget.Codec.Decode(replayInput));
+        Assert.NotNull(replay.Violation);
+        Assert.Equal(found.Violation.Id, replay.Violation!.Id);
+        Assert.Equal(found.Violation.Detail, replay.Violation.Detail);
+        Assert.Equal(found.Schedule, replay.Schedule);
+    }
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void Kernel_code_passes_the_same_scenario(string bug, int[] invariants, byte config, OpCall[] ops)
+    {
+        _ = (bug, invariants);
+        var p = Program(config, ops);
+        var runner = new MmuRunner(BugSet.None);
+        for (int seed = 0; seed < Sweep; seed++)
+        {
+            var r = runner.Run(p, new RandomStrategy((ulong)seed));
+            Assert.True(r.Violation is null, $"seed {seed}: {r.Violation?.Message}\n{r.Violation?.Dump}");
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void Committed_seed_input_reproduces_the_variant(string bug, int[] invariants, byte config, OpCall[] ops)
+    {
+        _ = (config, ops);
+        string path = Path.Combine(Corpus.Dir, $"{bug}.bin");
+        var p = MmuTarget.Codec.Decode(File.ReadAllBytes(path));
+        var withBug = new MmuRunner(new BugSet([bug])).Run(p);
+        Assert.NotNull(withBug.Violation);
+        Assert.Contains(withBug.Violation!.Id, invariants);
+        Assert.Null(new MmuRunner(BugSet.None).Run(p).Violation);
+    }
+}
+
+internal static class Corpus
+{
+    public static string Dir
+    {
+        get
+        {
+            var d = new DirectoryInfo(AppContext.BaseDirectory);
+            while (d is not null && !File.Exists(Path.Combine(d.FullName, "Fuzz.sln"))) d = d.Parent;
+            return Path.Combine(d!.FullName, "corpus", "mmu");
+        }
+    }
+}
