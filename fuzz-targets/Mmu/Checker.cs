@@ -360,12 +360,14 @@ internal sealed class Checker
                     sb.AppendLine($"  rmap L{level} 0x{head:x} = 0x{raw:x}{lockState}{((raw & Kvm.KvmRmapMany) != 0 ? " MANY" : "")}: [{entries}]");
                 }
         }
+        if (_installed.Count > 0) sb.AppendLine("SPTEs:");
         foreach (ulong sptep in _installed)
         {
             if (!Mem.IsLive(sptep)) continue;
             var info = _kvm.SpteInfo(sptep);
             sb.AppendLine($"  spte 0x{sptep:x} alias {info.Alias} gfn 0x{info.Gfn:x}: {Spte.Describe(Mem.Peek(sptep))}");
         }
+        if (_kvm.Vcpus.Any(v => v.Tlb.Count > 0)) sb.AppendLine("TLBs:");
         foreach (var v in _kvm.Vcpus)
             for (int i = 0; i < v.Tlb.Count; i++)
                 sb.AppendLine($"  vCPU {v.Id} TLB: alias {v.Tlb[i].Alias} gfn 0x{v.Tlb[i].Gfn:x} -> pfn {v.Tlb[i].Pfn}{(v.Tlb[i].Writable ? " W" : "")}{(v.Tlb[i].Dirty ? " D" : "")}");

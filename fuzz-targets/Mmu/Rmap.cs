@@ -55,6 +55,7 @@ public sealed partial class Kvm
             }
             old = found;
         }
+        if (old == 0 && Tracing) _m.Log($"rmap 0x{head:x} empty: lock elided{(readOnly ? " (read-only)" : "")}");
         self.Ret = old;
     }
 
