@@ -16,7 +16,7 @@ internal sealed class Checker
     private readonly HashSet<ulong> _installedSet = new();
     private readonly List<ulong> _installed = new();
     private readonly bool[] _wpComplete = new bool[Kvm.MaxSlots];
-    private readonly Dictionary<ulong, int> _seen = new();
+    private readonly List<ulong> _seen = new();
     private bool _pendingZapFlush, _pendingMmuWritableFlush;
     private int _mayBlockDepth;
 
@@ -247,29 +247,41 @@ internal sealed class Checker
                 {
                     ulong val = Mem.Peek(head) & ~Kvm.KvmRmapLocked;
                     CheckShape(head, val);
-                    foreach (ulong sptep in Entries(val))
+                    if (val == 0) continue;
+                    if ((val & Kvm.KvmRmapMany) == 0)
                     {
-                        if (!Mem.IsLive(sptep) || Mem.ObjectAt(sptep).Kind != Kvm.ObjShadowPage)
-                            throw Fail(Inv.RmapContents, where, $"rmap 0x{head:x} holds 0x{sptep:x}, which is not a live SPTE");
-                        ulong spte = Mem.Peek(sptep);
-                        if (!Spte.IsShadowPresent(spte))
-                            throw Fail(Inv.RmapContents, where, $"rmap 0x{head:x} holds non-present SPTE 0x{sptep:x}");
-                        var info = _kvm.SpteInfo(sptep);
-                        if (info.Level != level || _kvm.GfnToRmap(slot, info.Gfn, level) != head || info.Gfn < baseGfn || info.Gfn >= baseGfn + Kvm.SlotPages)
-                            throw Fail(Inv.RmapContents, where, $"SPTE 0x{sptep:x} (gfn 0x{info.Gfn:x} level {info.Level}) is in the wrong rmap 0x{head:x}");
-                        _seen[sptep] = _seen.GetValueOrDefault(sptep) + 1;
-                        if (_seen[sptep] > 1)
-                            throw Fail(Inv.RmapContents, where, $"SPTE 0x{sptep:x} appears twice in rmaps");
+                        CheckEntry(where, slot, baseGfn, level, head, val);
+                        continue;
+                    }
+                    for (ulong desc = val & ~Kvm.KvmRmapMany; desc != 0; desc = Mem.Peek(desc + PteListDesc.More * 8))
+                    {
+                        int n = (int)Mem.Peek(desc + PteListDesc.SpteCount * 8);
+                        for (int i = 0; i < n; i++) CheckEntry(where, slot, baseGfn, level, head, Mem.Peek(desc + (ulong)(PteListDesc.Sptes + i) * 8));
                     }
                 }
             }
         }
         foreach (ulong sptep in _installed)
         {
-            if (!Spte.IsShadowPresent(Mem.Peek(sptep)) || _seen.ContainsKey(sptep)) continue;
+            if (!Spte.IsShadowPresent(Mem.Peek(sptep)) || _seen.Contains(sptep)) continue;
             var info = _kvm.SpteInfo(sptep);
             throw Fail(Inv.RmapCoverage, where, $"present SPTE 0x{sptep:x} (gfn 0x{info.Gfn:x}, alias {info.Alias}) is in no rmap");
         }
+    }
+
+    private void CheckEntry(string where, ulong slot, ulong baseGfn, int level, ulong head, ulong sptep)
+    {
+        if (!Mem.IsLive(sptep) || Mem.ObjectAt(sptep).Kind != Kvm.ObjShadowPage)
+            throw Fail(Inv.RmapContents, where, $"rmap 0x{head:x} holds 0x{sptep:x}, which is not a live SPTE");
+        ulong spte = Mem.Peek(sptep);
+        if (!Spte.IsShadowPresent(spte))
+            throw Fail(Inv.RmapContents, where, $"rmap 0x{head:x} holds non-present SPTE 0x{sptep:x}");
+        var info = _kvm.SpteInfo(sptep);
+        if (info.Level != level || _kvm.GfnToRmap(slot, info.Gfn, level) != head || info.Gfn < baseGfn || info.Gfn >= baseGfn + Kvm.SlotPages)
+            throw Fail(Inv.RmapContents, where, $"SPTE 0x{sptep:x} (gfn 0x{info.Gfn:x} level {info.Level}) is in the wrong rmap 0x{head:x}");
+        if (_seen.Contains(sptep))
+            throw Fail(Inv.RmapContents, where, $"SPTE 0x{sptep:x} appears twice in rmaps");
+        _seen.Add(sptep);
     }
 
     private IEnumerable<ulong> Entries(ulong val)
