@@ -18,6 +18,7 @@ internal sealed class Checker
     private readonly bool[] _wpComplete = new bool[Kvm.MaxSlots];
     private readonly List<ulong> _seen = new();
     private bool _pendingZapFlush, _pendingMmuWritableFlush;
+    private bool _rmapsChanged = true;
     private int _mayBlockDepth;
 
     public Checker(Kvm kvm) => _kvm = kvm;
@@ -31,6 +32,7 @@ internal sealed class Checker
         _installed.Clear();
         Array.Clear(_wpComplete);
         _pendingZapFlush = _pendingMmuWritableFlush = false;
+        _rmapsChanged = true;
         _mayBlockDepth = 0;
     }
 
@@ -42,6 +44,7 @@ internal sealed class Checker
     {
         bool oldPresent = Spte.IsShadowPresent(old), present = Spte.IsShadowPresent(spte);
         if (present && _installedSet.Add(sptep)) _installed.Add(sptep);
+        if (present != oldPresent) _rmapsChanged = true;
         if (present)
         {
             if (Spte.IsWritable(spte) && !Spte.IsMmuWritable(spte))
@@ -128,6 +131,7 @@ internal sealed class Checker
         if (newVal != (cur & ~Kvm.KvmRmapLocked) && !_kvm.MmuLock.IsWriteHeldBy(self))
             throw Fail(Inv.RmapLock, "kvm_rmap_unlock", $"rmap 0x{head:x} chain changed without mmu_lock held for write");
         _rmapHolders.Remove(head);
+        _rmapsChanged = true;
         CheckShape(head, newVal);
     }
 
@@ -135,6 +139,7 @@ internal sealed class Checker
     {
         var self = _kvm.Self;
         ulong cur = Mem.Peek(head);
+        _rmapsChanged = true;
         if (oldVal == 0 && cur == 0) return;
         if (oldVal != (cur & ~Kvm.KvmRmapLocked))
             throw Fail(Inv.RmapLock, "kvm_rmap_unlock_readonly",
@@ -213,7 +218,13 @@ internal sealed class Checker
 
     public void OnWriteProtectStart(int slot) => _wpComplete[slot] = false;
     public void OnWriteProtectDone(int slot) => _wpComplete[slot] = true;
-    public void OnMemslotDeleted(int slot) => _wpComplete[slot] = false;
+    public void OnMemslotDeleted(int slot)
+    {
+        _wpComplete[slot] = false;
+        _rmapsChanged = true;
+    }
+
+    public void OnMemslotsSwapped() => _rmapsChanged = true;
 
     // ---- global structure checks ----
 
@@ -231,8 +242,11 @@ internal sealed class Checker
     }
 
     /// <summary>Invariants 1-3: every rmap entry is a present leaf SPTE mapping back to it, once; every present SPTE is in its rmap.</summary>
+    /// <summary>Skipped when nothing it reads (memslots, rmap values, SPTE presence) changed since the last full check.</summary>
     private void CheckRmaps(string where)
     {
+        if (!_rmapsChanged) return;
+        _rmapsChanged = false;
         _seen.Clear();
         ulong slots = Mem.Peek(_kvm.MemslotsAddr);
         for (int id = 0; id < Kvm.MaxSlots; id++)

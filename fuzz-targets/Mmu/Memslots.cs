@@ -64,6 +64,7 @@ public sealed partial class Kvm
         ulong gen = _mem.Read(GenerationAddr);
         _mem.Write(GenerationAddr, gen | KvmMemslotGenUpdateInProgress);
         _mem.Write(MemslotsAddr, newSlots);
+        _check.OnMemslotsSwapped();
         _m.Event(8);
         yield return SynchronizeSrcu();
         yield return null;
