@@ -22,9 +22,6 @@ public sealed class SimMemory
 
     public readonly record struct ObjectInfo(int FirstWord, int Words, int Kind, bool Alive, string? Label);
 
-    public int ObjectCount => _objects.Count - 1;
-    public int WordsUsed => _top;
-
     public void Reset()
     {
         Array.Clear(_words, 0, _top);

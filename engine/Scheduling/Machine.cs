@@ -28,8 +28,6 @@ public sealed class Machine
     public Trace Trace { get; } = new();
     public long Step { get; private set; }
     public Actor? Current { get; private set; }
-    public int ActorCount => _count;
-    public Actor ActorAt(int i) => _actors[i];
     public long MaxSteps = 200_000;
 
     /// <summary>Number of scheduling decisions where the running actor was runnable and another was picked.</summary>

@@ -206,7 +206,6 @@ internal sealed class Checker
             throw Fail(Inv.InvalidationCompleteness, "guest access",
                 $"vCPU {vcpu.Id} {(write ? "wrote" : "read")} gfn 0x{gfn:x} via {via} to pfn {pfn}, but the host maps {DescribeHostPte(pte)}: stale translation");
         if (!write) return;
-        _kvm.Pfns[(int)pfn] |= Kvm.PfnState.GuestWrote;
         ulong slot = SlotCovering(gfn, out int id);
         if (slot == 0 || (Mem.Peek(slot + Kvm.SFlags * 8) & Kvm.KvmMemLogDirtyPages) == 0 || !_wpComplete[id]) return;
         ulong bitmap = Mem.Peek(slot + Kvm.SDirtyBitmap * 8);

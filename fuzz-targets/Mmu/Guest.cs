@@ -50,7 +50,7 @@ public sealed partial class Kvm
         }
         vcpu.Tlb.Fill(new TlbEntry
         {
-            Alias = alias, Gfn = gfn, Pfn = Spte.ToPfn(spte), Sptep = sptep,
+            Alias = alias, Gfn = gfn, Pfn = Spte.ToPfn(spte),
             Writable = Spte.IsWritable(spte), Dirty = Spte.AdEnabled(spte) ? (spte & Spte.Dirty) != 0 : Spte.IsWritable(spte),
         });
         _check.OnGuestAccess(vcpu, gfn, Spte.ToPfn(spte), write, "page walk");

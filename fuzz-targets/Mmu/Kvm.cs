@@ -40,7 +40,6 @@ public sealed partial class Kvm
     private ulong _kvm;
     private ulong _hostPt;
     private readonly ulong[] _sp = new ulong[Aliases * MaxSlots];
-    internal readonly List<ulong> ShadowPages = new();
     internal readonly Vcpu[] Vcpus = new Vcpu[MaxVcpus];
     private RwLock _mmuLock = null!;
     private Srcu _srcu = null!;
@@ -79,7 +78,6 @@ public sealed partial class Kvm
         AdEnabled = adEnabled;
         ReschedQuantum = reschedQuantum;
         Array.Clear(_sp);
-        ShadowPages.Clear();
         foreach (var v in Vcpus) v.Tlb.Clear();
         _kvm = _mem.Alloc(KvmWords, ObjKvm, "struct kvm");
         _mmuLock = new RwLock(_m, MmuLockAddr);
@@ -162,7 +160,6 @@ public sealed partial class Kvm
             _mem.Write(sp + ShadowPage.Gfn * 8, gfn & ~(ulong)(PagesPerHpage2M - 1));
             _mem.Write(sp + ShadowPage.Role * 8, 1UL | ((ulong)alias << 4));
             _sp[key] = sp;
-            ShadowPages.Add(sp);
         }
         return sp + (ulong)(ShadowPage.Sptes + (int)(gfn % PagesPerHpage2M)) * 8;
     }

@@ -4,7 +4,7 @@ public sealed partial class Kvm
 {
     /// <summary>What the host knows about a pfn: KVM reported it dirty / accessed; the page was freed.</summary>
     [Flags]
-    internal enum PfnState : byte { None = 0, Dirty = 1, Accessed = 2, Freed = 4, GuestWrote = 8 }
+    internal enum PfnState : byte { None = 0, Dirty = 1, Accessed = 2, Freed = 4 }
 
     internal readonly List<PfnState> Pfns = new();
 

@@ -16,7 +16,6 @@ internal struct TlbEntry
     public int Alias;
     public ulong Gfn;
     public ulong Pfn;
-    public ulong Sptep;
     public bool Writable;
     public bool Dirty;
 }
