@@ -50,7 +50,7 @@ public sealed class RwLock
                 mem.Write(Addr, Writer);
                 WriteHolder = self.Id;
                 AcquiredAtStep = _machine.Step;
-                if (_lastReleaser >= 0 && _lastReleaser != self.Id) _machine.Event(1, Addr);
+                if (_lastReleaser >= 0 && _lastReleaser != self.Id) _machine.Event(1, Addr, _lastReleaser);
                 yield break;
             }
             self.WaitWhileEquals(Addr, v);

@@ -1,3 +1,4 @@
+using Fuzz.Engine.Feedback;
 using Fuzz.Engine.Invariants;
 
 namespace Fuzz.Engine.Memory;
@@ -18,6 +19,12 @@ public sealed class SimMemory
     private readonly List<ObjectInfo> _objects = new() { default };
     private readonly RuntimeInvariants _invariants;
 
+    // Last access to each word (actor id + 1, role, access kind), kept only while semantic features are read.
+    private int[] _lastAccess = new int[4096];
+    internal byte[]? SemanticMap;
+    internal int Accessor = -1;
+    internal int AccessorRole;
+
     public SimMemory(RuntimeInvariants invariants) => _invariants = invariants;
 
     public readonly record struct ObjectInfo(int FirstWord, int Words, int Kind, bool Alive, string? Label);
@@ -26,6 +33,7 @@ public sealed class SimMemory
     {
         Array.Clear(_words, 0, _top);
         Array.Clear(_owner, 0, _top);
+        Array.Clear(_lastAccess, 0, _top);
         _top = 0;
         _objects.RemoveRange(1, _objects.Count - 1);
     }
@@ -37,6 +45,7 @@ public sealed class SimMemory
             int n = Math.Max(_words.Length * 2, _top + words);
             Array.Resize(ref _words, n);
             Array.Resize(ref _owner, n);
+            Array.Resize(ref _lastAccess, n);
         }
         int id = _objects.Count;
         _objects.Add(new ObjectInfo(_top, words, kind, true, label));
@@ -68,13 +77,13 @@ public sealed class SimMemory
 
     public ObjectInfo ObjectAt(ulong ptr) => _objects[_owner[Index(ptr, "lookup")]];
 
-    public ulong Read(ulong ptr) => _words[Checked(ptr, "read")];
+    public ulong Read(ulong ptr) => _words[Checked(ptr, "read", 0)];
 
-    public void Write(ulong ptr, ulong value) => _words[Checked(ptr, "write")] = value;
+    public void Write(ulong ptr, ulong value) => _words[Checked(ptr, "write", 1)] = value;
 
     public ulong Exchange(ulong ptr, ulong value)
     {
-        int w = Checked(ptr, "xchg");
+        int w = Checked(ptr, "xchg", 2);
         ulong old = _words[w];
         _words[w] = value;
         return old;
@@ -83,7 +92,7 @@ public sealed class SimMemory
     /// <summary>Atomic compare-and-exchange; returns the value found.</summary>
     public ulong CompareExchange(ulong ptr, ulong expected, ulong value)
     {
-        int w = Checked(ptr, "cmpxchg");
+        int w = Checked(ptr, "cmpxchg", 2);
         ulong old = _words[w];
         if (old == expected) _words[w] = value;
         return old;
@@ -91,7 +100,7 @@ public sealed class SimMemory
 
     public ulong FetchAnd(ulong ptr, ulong mask)
     {
-        int w = Checked(ptr, "and");
+        int w = Checked(ptr, "and", 2);
         ulong old = _words[w];
         _words[w] = old & mask;
         return old;
@@ -99,7 +108,7 @@ public sealed class SimMemory
 
     public ulong FetchOr(ulong ptr, ulong mask)
     {
-        int w = Checked(ptr, "or");
+        int w = Checked(ptr, "or", 2);
         ulong old = _words[w];
         _words[w] = old | mask;
         return old;
@@ -107,7 +116,7 @@ public sealed class SimMemory
 
     public ulong FetchAdd(ulong ptr, long delta)
     {
-        int w = Checked(ptr, "add");
+        int w = Checked(ptr, "add", 2);
         ulong old = _words[w];
         _words[w] = (ulong)((long)old + delta);
         return old;
@@ -120,16 +129,29 @@ public sealed class SimMemory
         return ptr >= Base && (off >> 3) < (ulong)_top ? _words[(int)(off >> 3)] : 0;
     }
 
-    private int Checked(ulong ptr, string what)
+    private int Checked(ulong ptr, string what, int access)
     {
         int w = Index(ptr, what);
         int id = _owner[w];
-        if (!_objects[id].Alive)
-        {
-            var o = _objects[id];
+        var o = _objects[id];
+        if (!o.Alive)
             throw Fault($"use after free: {what} of 0x{ptr:x}, word {w - o.FirstWord} of freed object #{id} ({o.Label})");
-        }
+        if (SemanticMap is { } map && Accessor >= 0) Interleave(map, w, o, access);
         return w;
+    }
+
+    /// <summary>
+    /// Two different actors touched the same word back to back: a feature of (their roles, the access
+    /// kinds, the object kind, and the word within small objects, e.g. a field of struct kvm).
+    /// </summary>
+    private void Interleave(byte[] map, int w, in ObjectInfo o, int access)
+    {
+        int me = (Accessor + 1) | (AccessorRole << 8) | (access << 16);
+        int last = _lastAccess[w];
+        _lastAccess[w] = me;
+        if (last == 0 || (last & 0xff) == (me & 0xff)) return;
+        uint field = o.Words <= 32 ? (uint)(w - o.FirstWord) : 0xff;
+        SemanticFeatures.Hit(map, SemanticFeatures.Interleaving, (uint)(last >> 8), (uint)(me >> 8), ((uint)o.Kind << 8) | field);
     }
 
     private int Index(ulong ptr, string what)

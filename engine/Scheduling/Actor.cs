@@ -30,6 +30,9 @@ public sealed class Actor
     public string Operation = "";
     public int OperationIndex = -1;
 
+    /// <summary>What kind of operation the actor runs (the target's operation index + 1; 0 = none), for semantic features.</summary>
+    public int Role;
+
     internal WaitKind Wait;
     internal ulong WaitAddr;
     internal ulong WaitValue;

@@ -1,3 +1,4 @@
+using Fuzz.Engine.Feedback;
 using Fuzz.Engine.Invariants;
 using Fuzz.Engine.Memory;
 using Fuzz.Engine.Tracing;
@@ -25,6 +26,19 @@ public sealed class Machine
     }
 
     public SimMemory Memory { get; }
+
+    /// <summary>Semantic feature counters (see <see cref="SemanticFeatures"/>); null when nobody reads them.</summary>
+    public byte[]? SemanticMap
+    {
+        get => _semantic;
+        set
+        {
+            if (value is not null && value.Length != SemanticFeatures.MapSize) throw new ArgumentException("semantic map size");
+            _semantic = value;
+            Memory.SemanticMap = value;
+        }
+    }
+    private byte[]? _semantic;
     public Trace Trace { get; } = new();
     public long Step { get; private set; }
     public Actor? Current { get; private set; }
@@ -62,12 +76,21 @@ public sealed class Machine
     }
 
     /// <summary>Mixes a model event (lock hand-off, retry, protocol state) into the event hash.</summary>
-    public void Event(int kind, ulong a = 0)
+    /// <remarks>
+    /// The event also counts as a semantic feature: its kind, the role of the running actor and the
+    /// role of <paramref name="peer"/> (the other actor involved, e.g. the previous lock holder).
+    /// </remarks>
+    public void Event(int kind, ulong a = 0, int peer = -1)
     {
         ulong h = EventHash;
         h = (h ^ (uint)kind) * 0x100000001b3UL;
         h = (h ^ a) * 0x100000001b3UL;
         EventHash = h;
+        if (_semantic is { } map)
+        {
+            int peerRole = (uint)peer < (uint)_count ? _actors[peer].Role : 0;
+            SemanticFeatures.Hit(map, SemanticFeatures.Event, (uint)kind, (uint)(Current?.Role ?? 0), (uint)peerRole);
+        }
     }
 
     public void Log(string text)
@@ -91,6 +114,7 @@ public sealed class Machine
         while (true)
         {
             int n = 0, current = -1, unfinished = 0;
+            Memory.Accessor = -1;
             for (int i = 0; i < _count; i++)
             {
                 var a = _actors[i];
@@ -102,7 +126,12 @@ public sealed class Machine
             }
             if (n == 0)
             {
-                if (unfinished == 0) return;
+                if (unfinished == 0)
+                {
+                    if (_semantic is { } map)
+                        SemanticFeatures.Hit(map, SemanticFeatures.Shape, (uint)Math.Min(Preemptions, 8), (uint)Math.Min(ContextSwitches, 32), (uint)_count);
+                    return;
+                }
                 throw Stamp(new InvariantViolation(_invariants.LivenessId, _invariants.LivenessName,
                     "deadlock: every unfinished actor is blocked", BlockedDump()) { Site = "Machine.Run" });
             }
@@ -122,11 +151,15 @@ public sealed class Machine
             if (actor.Id != last)
             {
                 if (last >= 0) ContextSwitches++;
+                if (_semantic is { } map && last >= 0)
+                    SemanticFeatures.Hit(map, SemanticFeatures.Switch, (uint)_actors[last].Role, (uint)actor.Role, current >= 0 ? 1u : 0u);
                 if (Trace.Enabled && last >= 0) Trace.Events.Add(new TraceEvent(Step, actor.Id, "(scheduled)"));
             }
             last = actor.Id;
             actor.Wait = WaitKind.None;
             Current = actor;
+            Memory.Accessor = actor.Id;
+            Memory.AccessorRole = actor.Role;
             Step++;
             EventHash = (EventHash ^ (uint)(actor.Id + 1)) * 0x100000001b3UL;
             try

@@ -1,3 +1,4 @@
+using Fuzz.Engine.Fuzzing;
 using Fuzz.Engine.Input;
 using Fuzz.Engine.Invariants;
 using Fuzz.Engine.Scheduling;
@@ -58,12 +59,28 @@ public sealed class MmuTarget
 }
 
 /// <summary>Runs programs on one reusable machine; not thread-safe (one per fuzz loop).</summary>
-public sealed class MmuRunner
+public sealed class MmuRunner : IFuzzTarget
 {
     private readonly Machine _machine = new(MmuTarget.Runtime);
     private readonly Kvm _kvm;
 
     public MmuRunner(BugSet bugs) => _kvm = new Kvm(_machine, bugs);
+
+    string IFuzzTarget.Name => MmuTarget.Name;
+    Vocabulary IFuzzTarget.Vocabulary => MmuTarget.Vocabulary;
+    ProgramCodec IFuzzTarget.Codec => MmuTarget.Codec;
+
+    public byte[]? SemanticMap
+    {
+        get => _machine.SemanticMap;
+        set => _machine.SemanticMap = value;
+    }
+
+    public ExecResult Execute(ProgramInput program, IScheduleStrategy? strategy = null)
+    {
+        var r = Run(program, strategy ?? new InputStrategy(program.Choices));
+        return new ExecResult(r.Violation, r.Steps, r.Schedule, r.Preemptions, r.ContextSwitches);
+    }
 
     public bool Tracing
     {
@@ -117,6 +134,7 @@ public sealed class MmuRunner
             if (op.Thread != t) continue;
             self = _machine.Current!;
             self.OperationIndex = i;
+            self.Role = op.Op + 1;
             if (_machine.Trace.Enabled)
             {
                 self.Operation = Describe(op, i);
