@@ -1,3 +1,5 @@
+using System.CommandLine;
 using Fuzz.Coordinator.Commands;
 
-return Cli.Build().Parse(args).Invoke();
+// Commands handle Ctrl-C themselves so they can stop cleanly; no forced termination.
+return Cli.Build().Parse(args).Invoke(new InvocationConfiguration { ProcessTerminationTimeout = null });

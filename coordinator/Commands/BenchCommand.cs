@@ -1,7 +1,9 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Text.Json;
+using Fuzz.Engine.Fuzzing;
 using Fuzz.Engine.Input;
+using Fuzz.Engine.Storage;
 using Fuzz.Targets.Mmu;
 using Fuzz.Worker;
 
@@ -23,12 +25,19 @@ public static class BenchCommand
         var ops = new Option<int>("--ops") { Description = "operations per generated program", DefaultValueFactory = _ => DefaultOps };
         var outDir = new Option<DirectoryInfo?>("--out") { Description = "where --soak writes failing inputs and the JSON result" };
         var bugs = BugOption.Create();
-        var cmd = new Command("bench", "Measure the model's speed (--throughput) or soak it with random programs (--soak N)")
-            { throughput, seconds, runs, soak, jobs, seed, ops, outDir, bugs };
+        var bugTimes = new Option<string?>("--bugs") { Description = "time to bug: fuzz each seeded variant (all, or ids separated by commas) from an empty corpus until it is first reported" };
+        var trials = new Option<int>("--trials") { Description = "trials per variant and strategy for --bugs (distinct seeds)", DefaultValueFactory = _ => 5 };
+        var cap = new Option<double>("--time") { Description = "time cap per trial for --bugs, seconds", DefaultValueFactory = _ => 60 };
+        var workers = new Option<int>("--workers") { Description = "fuzz loops per trial for --bugs", DefaultValueFactory = _ => Environment.ProcessorCount };
+        var strategies = new Option<string>("--strategy") { Description = "for --bugs: coverage, random, pct, or a comma list", DefaultValueFactory = _ => "coverage" };
+        var cmd = new Command("bench", "Measure the fuzz loop against raw replay (--throughput), time to each seeded bug (--bugs), or soak the model (--soak N)")
+            { throughput, seconds, runs, soak, jobs, seed, ops, outDir, bugs, bugTimes, trials, cap, workers, strategies };
         cmd.SetAction((r, cancel) =>
         {
             if (!BugOption.TryParse(r.GetValue(bugs) ?? [], Console.Error, out var bugSet)) return Task.FromResult(2);
             int o = Math.Clamp(r.GetValue(ops), 1, ProgramInput.MaxOps);
+            if (r.GetValue(bugTimes) is { } which)
+                return Task.FromResult(TimeToBug(which, r.GetValue(strategies)!, Math.Max(1, r.GetValue(trials)), r.GetValue(cap), Math.Max(1, r.GetValue(workers)), r.GetValue(seed), r.GetValue(outDir), cancel));
             if (r.GetValue(soak) > 0)
                 return Task.FromResult(Soak(r.GetValue(soak), r.GetValue(jobs), r.GetValue(seed), o, bugSet, r.GetValue(outDir), cancel));
             if (r.GetValue(throughput))
@@ -54,35 +63,116 @@ public static class BenchCommand
         catch (Exception) { return "unknown"; }
     }
 
-    /// <summary>Replays a fixed set of random programs with their own choice streams, on one thread, for a fixed time.</summary>
+    /// <summary>
+    /// Side by side, on one thread: the full fuzz loop (instrumented model, features read, mutation,
+    /// corpus) for a run, then a raw replay of exactly the inputs that run executed on the
+    /// uninstrumented model with no feedback. The ratio of the two is the loop's overhead.
+    /// </summary>
     private static int Throughput(double seconds, int runs, ulong seed, int ops, BugSet bugs)
     {
-        var inputs = Enumerable.Range(0, 1024).Select(i => ProgramGenerator.Random(MmuTarget.Vocabulary, seed + (ulong)i, ops, 256)).ToArray();
-        var runner = new MmuRunner(bugs);
-        foreach (var p in inputs) runner.Run(p);
+        var factory = new Fuzz.Targets.TargetFactory();
+        var raw = Fuzz.Coordinator.Bench.RawTargets.Load().Create(MmuTarget.Name, bugs.Ids.ToList());
+        var session = new FuzzSession(new FuzzOptions(MmuTarget.Name, ScheduleStrategyKind.Coverage, seed, bugs.Ids.ToList(), ops), factory, null);
+        var loop = session.CreateLoop();
         Console.WriteLine($"machine: {Machine()}");
-        Console.WriteLine($"settings: {ops} ops per program, {inputs.Length} programs, {runs} runs of {seconds}s, one thread, uninstrumented model");
-        var results = new List<(double Programs, double Steps, double AvgSteps)>();
+        Console.WriteLine($"settings: target {MmuTarget.Name}, generated programs up to {ops} ops, {runs} runs of {seconds}s each side, one thread");
+        RunLoop(loop, 2, null);
+        var warm = new List<byte[]>();
+        RunLoop(loop, 1, warm);
+        Replay(raw, warm);
+        var results = new List<(double Full, double Raw, double Steps, double StepsPerProgram)>();
         for (int run = 0; run < runs; run++)
         {
-            long programs = 0, steps = 0;
-            var sw = Stopwatch.StartNew();
-            while (sw.Elapsed.TotalSeconds < seconds)
-            {
-                for (int k = 0; k < 64; k++)
-                {
-                    var r = runner.Run(inputs[(int)(programs % inputs.Length)]);
-                    programs++;
-                    steps += r.Steps;
-                }
-            }
-            double t = sw.Elapsed.TotalSeconds;
-            results.Add((programs / t, steps / t, (double)steps / programs));
-            Console.WriteLine($"run {run + 1}: {programs / t,10:N0} programs/s  {steps / t,12:N0} steps/s  ({(double)steps / programs:F1} steps/program)");
+            var inputs = new List<byte[]>(1 << 20);
+            var (execs, t) = RunLoop(loop, seconds, inputs);
+            double full = execs / t;
+            var (rawExecs, rawT, steps) = Replay(raw, inputs);
+            double rawRate = rawExecs / rawT;
+            results.Add((full, rawRate, steps / rawT, (double)steps / rawExecs));
+            Console.WriteLine($"run {run + 1}: full loop {full,9:N0} execs/s | raw replay {rawRate,9:N0} execs/s | ratio {full / rawRate:F3} | {steps / rawT,12:N0} steps/s raw, {(double)steps / rawExecs:F1} steps/program | corpus {session.Corpus.Count}, ft {session.Features.Features}");
         }
-        var med = results.OrderBy(x => x.Programs).ElementAt(results.Count / 2);
-        Console.WriteLine($"median: {med.Programs:N0} programs/s, {med.Steps:N0} steps/s, {med.AvgSteps:F1} steps/program");
-        Console.WriteLine(JsonSerializer.Serialize(new { bench = "throughput", machine = Machine(), ops, seconds, runs, programsPerSecond = med.Programs, stepsPerSecond = med.Steps, stepsPerProgram = med.AvgSteps }));
+        var byRatio = results.OrderBy(x => x.Full / x.Raw).ToList();
+        var mid = byRatio[byRatio.Count / 2];
+        double medFull = results.Select(x => x.Full).Order().ElementAt(results.Count / 2);
+        double medRaw = results.Select(x => x.Raw).Order().ElementAt(results.Count / 2);
+        Console.WriteLine($"median: full loop {medFull:N0} execs/s, raw replay {medRaw:N0} execs/s, ratio {mid.Full / mid.Raw:F3} (median of per-run ratios)");
+        Console.WriteLine(JsonSerializer.Serialize(new
+        {
+            bench = "throughput", machine = Machine(), ops, seconds, runs, fullExecsPerSecond = medFull, rawExecsPerSecond = medRaw,
+            ratio = mid.Full / mid.Raw, rawStepsPerSecond = mid.Steps, stepsPerProgram = mid.StepsPerProgram,
+            perRun = results.Select(x => new { full = x.Full, raw = x.Raw, ratio = x.Full / x.Raw }),
+        }));
+        return 0;
+    }
+
+    private static (long Execs, double Seconds) RunLoop(FuzzLoop loop, double seconds, List<byte[]>? record)
+    {
+        loop.Recorder = record;
+        long before = loop.Execs;
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(seconds));
+        var sw = Stopwatch.StartNew();
+        loop.Run(cts.Token);
+        double t = sw.Elapsed.TotalSeconds;
+        loop.Recorder = null;
+        return (loop.Execs - before, t);
+    }
+
+    private static (long Execs, double Seconds, long Steps) Replay(IFuzzTarget raw, List<byte[]> inputs)
+    {
+        long steps = 0;
+        var sw = Stopwatch.StartNew();
+        foreach (var data in inputs) steps += raw.Execute(raw.Codec.Decode(data)).Steps;
+        return (inputs.Count, sw.Elapsed.TotalSeconds, steps);
+    }
+
+    private sealed record Trial(string Bug, string Strategy, ulong Seed, bool Found, double Seconds, long Execs, int Invariant);
+
+    /// <summary>Each variant, each strategy, N seeds: seconds and executions until the first crash, capped.</summary>
+    private static int TimeToBug(string which, string strategyList, int trials, double cap, int workers, ulong seed, DirectoryInfo? outDir, CancellationToken cancel)
+    {
+        var ids = which == "all" ? Bugs.All.Select(b => b.Id).ToList() : which.Split(',', StringSplitOptions.RemoveEmptyEntries).ToList();
+        foreach (var id in ids)
+            if (Bugs.Find(id) is null) { Console.Error.WriteLine($"fuzz bench: unknown bug variant '{id}'"); return 2; }
+        var kinds = new List<(string Name, ScheduleStrategyKind Kind)>();
+        foreach (var name in strategyList.Split(',', StringSplitOptions.RemoveEmptyEntries))
+        {
+            if (!Enum.TryParse<ScheduleStrategyKind>(name, ignoreCase: true, out var k)) { Console.Error.WriteLine($"fuzz bench: unknown strategy '{name}'"); return 2; }
+            kinds.Add((name, k));
+        }
+        Console.WriteLine($"machine: {Machine()}");
+        Console.WriteLine($"time to bug: {trials} trials per variant and strategy (seeds {seed}..{seed + (ulong)trials - 1}), {workers} workers, empty corpus, cap {cap}s");
+        var all = new List<Trial>();
+        var factory = new Fuzz.Targets.TargetFactory();
+        foreach (var id in ids)
+            foreach (var (name, kind) in kinds)
+            {
+                var mine = new List<Trial>();
+                for (int i = 0; i < trials && !cancel.IsCancellationRequested; i++)
+                {
+                    ulong s = seed + (ulong)i;
+                    using var farm = new Fuzz.Coordinator.Farm.EmbeddedFarm(new FuzzOptions(MmuTarget.Name, kind, s, [id]), factory, workers, null, TimeSpan.Zero);
+                    using var found = new ManualResetEventSlim();
+                    CrashFound? first = null;
+                    farm.FirstOfKind += c => { Interlocked.CompareExchange(ref first, c, null); found.Set(); };
+                    farm.Start();
+                    found.Wait(TimeSpan.FromSeconds(cap), cancel);
+                    farm.Stop(TimeSpan.Zero);
+                    var t = first is { } c0
+                        ? new Trial(id, name, s, true, c0.Elapsed.TotalSeconds, farm.Session.Loops.Sum(l => l.Execs), c0.Violation.Id)
+                        : new Trial(id, name, s, false, cap, farm.Session.Execs, 0);
+                    mine.Add(t);
+                    Console.WriteLine($"  {id,-24} {name,-8} seed {s,3}: {(t.Found ? $"{t.Seconds,7:F2}s  invariant {t.Invariant}" : $"not found in {cap}s")}");
+                }
+                all.AddRange(mine);
+                var times = mine.Select(t => t.Found ? t.Seconds : double.PositiveInfinity).Order().ToList();
+                double median = times[times.Count / 2];
+                Console.WriteLine($"{id,-24} {name,-8} median {(double.IsInfinity(median) ? $">{cap}s" : $"{median:F2}s")}  found {mine.Count(t => t.Found)}/{mine.Count}  times: {string.Join(" ", mine.Select(t => t.Found ? t.Seconds.ToString("F2") : "-"))}");
+            }
+        if (outDir is not null)
+        {
+            outDir.Create();
+            AtomicFile.Write(Path.Combine(outDir.FullName, "time-to-bug.json"), JsonSerializer.SerializeToUtf8Bytes(new { bench = "time-to-bug", machine = Machine(), workers, cap, trials = all }));
+        }
         return 0;
     }
 
@@ -97,24 +187,13 @@ public static class BenchCommand
         if (outDir is not null)
         {
             outDir.Create();
-            foreach (var f in r.Findings.Take(100)) Atomic.Write(Path.Combine(outDir.FullName, $"soak-{f.Seed}.bin"), f.Input);
-            Atomic.Write(Path.Combine(outDir.FullName, "soak.json"), JsonSerializer.SerializeToUtf8Bytes(new
+            foreach (var f in r.Findings.Take(100)) AtomicFile.Write(Path.Combine(outDir.FullName, $"soak-{f.Seed}.bin"), f.Input);
+            AtomicFile.Write(Path.Combine(outDir.FullName, "soak.json"), JsonSerializer.SerializeToUtf8Bytes(new
             {
                 bench = "soak", machine = Machine(), programs = r.Programs, steps = r.Steps, seconds = r.Elapsed.TotalSeconds,
                 violations = r.Findings.Count, seeds = r.Findings.Select(f => f.Seed).Take(100),
             }));
         }
         return r.Findings.Count == 0 ? 0 : 1;
-    }
-}
-
-public static class Atomic
-{
-    /// <summary>Write to a temporary file in the same directory, then rename over the target.</summary>
-    public static void Write(string path, byte[] bytes)
-    {
-        string tmp = path + $".tmp{Environment.ProcessId}";
-        File.WriteAllBytes(tmp, bytes);
-        File.Move(tmp, path, overwrite: true);
     }
 }

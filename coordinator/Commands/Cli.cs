@@ -7,7 +7,9 @@ public static class Cli
     public static RootCommand Build()
     {
         var root = new RootCommand("fuzz: a deterministic fuzzing farm for KVM MMU invariants");
+        root.Subcommands.Add(RunCommand.Build());
         root.Subcommands.Add(ReproCommand.Build());
+        root.Subcommands.Add(MinimizeCommand.Build());
         root.Subcommands.Add(TargetsCommand.Build());
         root.Subcommands.Add(BenchCommand.Build());
         return root;

@@ -1,5 +1,5 @@
 using System.CommandLine;
-using System.Text;
+using Fuzz.Engine.Crashes;
 using Fuzz.Engine.Input;
 using Fuzz.Targets.Mmu;
 
@@ -41,45 +41,16 @@ public static class ReproCommand
         stdout.Write(MmuTarget.Codec.Describe(program));
         var runner = new MmuRunner(bugs) { Tracing = trace };
         var result = runner.Run(program);
-        if (trace) stdout.Write(Timeline(result));
+        if (trace) stdout.Write(MmuReport.Timeline(result));
         stdout.WriteLine($"steps: {result.Steps}  scheduling decisions: {result.Schedule.Length}  preemptions: {result.Preemptions}  context switches: {result.ContextSwitches}");
         if (result.Violation is not { } v)
         {
             stdout.WriteLine("verdict: no invariant violated");
             return 0;
         }
-        stdout.Write(Report(v));
+        stdout.Write(MmuReport.Report(v));
+        stdout.WriteLine($"signature: {CrashSignature.Compute(v, program, result.Preemptions, MmuTarget.Vocabulary)}  (key {CrashSignature.Key(v)}; a minimised input's signature names its crash directory)");
         return 1;
-    }
-
-    public static string Report(Fuzz.Engine.Invariants.InvariantViolation v)
-    {
-        var sb = new StringBuilder();
-        sb.AppendLine($"verdict: VIOLATION of invariant {v.Id} ({v.InvariantName})");
-        sb.AppendLine($"  {v.Detail}");
-        sb.AppendLine($"  site: {v.Site}");
-        sb.AppendLine($"  actor: {v.Actor}  operation: {v.Operation}  step: {v.Step}");
-        sb.AppendLine($"  schedule so far ({v.Schedule.Length} decisions): {Convert.ToHexString(v.Schedule).ToLowerInvariant()}");
-        if (v.Dump.Length > 0)
-        {
-            sb.AppendLine("  state:");
-            foreach (var line in v.Dump.Split('\n', StringSplitOptions.RemoveEmptyEntries)) sb.AppendLine("    " + line.TrimEnd());
-        }
-        return sb.ToString();
-    }
-
-    /// <summary>One line per event, the actor's column indented so each thread reads top to bottom.</summary>
-    public static string Timeline(RunResult r)
-    {
-        var sb = new StringBuilder();
-        sb.AppendLine("timeline (step | thread | event):");
-        foreach (var e in r.Trace)
-        {
-            if (e.Text == "(scheduled)") continue;
-            string who = e.Actor >= 0 ? r.ActorNames[e.Actor] : "--";
-            sb.AppendLine($"  {e.Step,6} | {new string(' ', Math.Max(0, e.Actor) * 4)}{who}: {e.Text}");
-        }
-        return sb.ToString();
     }
 }
 

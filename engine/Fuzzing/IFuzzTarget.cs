@@ -22,6 +22,9 @@ public interface IFuzzTarget
 
     /// <summary>Runs <paramref name="program"/> on a fresh model; <paramref name="strategy"/> null = the program's own choice stream.</summary>
     ExecResult Execute(ProgramInput program, IScheduleStrategy? strategy = null);
+
+    /// <summary>Replays with tracing on and returns the program, its timeline and the verdict as text.</summary>
+    string Explain(ProgramInput program);
 }
 
 /// <summary>Creates targets by name with a set of seeded bug variants switched on.</summary>

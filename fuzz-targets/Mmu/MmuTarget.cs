@@ -63,8 +63,13 @@ public sealed class MmuRunner : IFuzzTarget
 {
     private readonly Machine _machine = new(MmuTarget.Runtime);
     private readonly Kvm _kvm;
+    private readonly BugSet _bugs;
 
-    public MmuRunner(BugSet bugs) => _kvm = new Kvm(_machine, bugs);
+    public MmuRunner(BugSet bugs)
+    {
+        _bugs = bugs;
+        _kvm = new Kvm(_machine, bugs);
+    }
 
     string IFuzzTarget.Name => MmuTarget.Name;
     Vocabulary IFuzzTarget.Vocabulary => MmuTarget.Vocabulary;
@@ -80,6 +85,14 @@ public sealed class MmuRunner : IFuzzTarget
     {
         var r = Run(program, strategy ?? new InputStrategy(program.Choices));
         return new ExecResult(r.Violation, r.Steps, r.Schedule, r.Preemptions, r.ContextSwitches);
+    }
+
+    public string Explain(ProgramInput program)
+    {
+        bool was = Tracing;
+        Tracing = true;
+        try { return MmuReport.Explain(program, Run(program), _bugs); }
+        finally { Tracing = was; }
     }
 
     public bool Tracing

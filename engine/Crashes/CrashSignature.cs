@@ -1,0 +1,40 @@
+using System.Text;
+using Fuzz.Engine.Input;
+using Fuzz.Engine.Invariants;
+
+namespace Fuzz.Engine.Crashes;
+
+/// <summary>
+/// A crash's identity: invariant id + the model site that detected it + the shape of the minimal
+/// reproducer (which operations it needs, how many threads, how many preemptions). The same bug
+/// found twice minimises to the same shape and so is one crash.
+/// </summary>
+public static class CrashSignature
+{
+    /// <summary>The part that must never change while minimising.</summary>
+    public static string Key(InvariantViolation v) => $"{v.Id}:{(v.Site.Length > 0 ? v.Site : "unknown")}";
+
+    public static string Shape(ProgramInput minimized, int preemptions, Vocabulary vocab)
+    {
+        var names = minimized.Ops.Select(o => vocab.Ops[o.Op].Name).Order(StringComparer.Ordinal);
+        int threads = minimized.Ops.Select(o => o.Thread).Distinct().Count();
+        return $"{string.Join('+', names)}/t{threads}/p{preemptions}";
+    }
+
+    public static string Compute(InvariantViolation v, ProgramInput minimized, int preemptions, Vocabulary vocab) =>
+        $"inv{v.Id}-{Slug(v.Site.Length > 0 ? v.Site : "unknown")}-{Hash8(Shape(minimized, preemptions, vocab))}";
+
+    private static string Slug(string s)
+    {
+        var sb = new StringBuilder(s.Length);
+        foreach (char c in s) sb.Append(char.IsAsciiLetterOrDigit(c) || c == '_' ? c : '_');
+        return sb.ToString();
+    }
+
+    private static string Hash8(string s)
+    {
+        ulong h = 0xcbf29ce484222325UL;
+        foreach (byte b in Encoding.UTF8.GetBytes(s)) h = (h ^ b) * 0x100000001b3UL;
+        return ((uint)(h ^ (h >> 32))).ToString("x8");
+    }
+}

@@ -1,0 +1,226 @@
+using System.Collections.Concurrent;
+using System.Text;
+using System.Text.Json;
+using Fuzz.Engine.Corpus;
+using Fuzz.Engine.Fuzzing;
+using Fuzz.Engine.Input;
+using Fuzz.Engine.Minimization;
+using Fuzz.Engine.Storage;
+
+namespace Fuzz.Engine.Crashes;
+
+public sealed record CrashReport(
+    string Signature, string Target, IReadOnlyList<string> Bugs, int Invariant, string InvariantName, string Site, string Detail,
+    string Shape, string Actor, string Operation, long Step, ProgramStats Before, ProgramStats After, double MinimizeSeconds,
+    int MinimizeExecutions, bool MinimizeTimedOut, long FoundAtExec, double FoundAtSeconds, int Hits, string Repro);
+
+public enum TriageVerdict { Filed, Duplicate, NotReproduced }
+
+public sealed record TriageOutcome(TriageVerdict Verdict, string? Signature, CrashReport? Report, string Key);
+
+/// <summary>
+/// Turns raw crashes into filed ones: re-run on a clean model (a crash that does not reproduce is
+/// counted, not filed), minimise, sign, dedup by signature, and write
+/// crashes/&lt;signature&gt;/{input,minimized,trace.txt,report.json,report.md}. Runs on its own thread.
+/// </summary>
+public sealed class CrashTriage : IDisposable
+{
+    public const int MaxMinimizationsPerKey = 3;
+
+    private readonly ITargetFactory _factory;
+    private readonly string _target;
+    private readonly IReadOnlyCollection<string> _bugs;
+    private readonly TimeSpan _budget;
+    private readonly BlockingCollection<CrashFound> _queue = new();
+    private readonly Dictionary<string, CrashReport> _filed = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (int Minimized, string? First)> _keys = new(StringComparer.Ordinal);
+    private readonly CancellationTokenSource _abort = new();
+    private Thread? _thread;
+    private int _duplicates, _notReproduced;
+
+    public CrashTriage(ITargetFactory factory, string target, IReadOnlyCollection<string> bugs, string crashesDir, TimeSpan minimizeBudget)
+    {
+        _factory = factory;
+        _target = target;
+        _bugs = bugs;
+        CrashesDir = crashesDir;
+        _budget = minimizeBudget;
+        Directory.CreateDirectory(crashesDir);
+        foreach (var dir in Directory.GetDirectories(crashesDir).Order(StringComparer.Ordinal))
+        {
+            string json = Path.Combine(dir, "report.json");
+            try
+            {
+                if (File.Exists(json) && JsonSerializer.Deserialize<CrashReport>(File.ReadAllBytes(json)) is { } r)
+                    _filed[r.Signature] = r;
+            }
+            catch (Exception e) when (e is IOException or JsonException or UnauthorizedAccessException) { }
+        }
+    }
+
+    public string CrashesDir { get; }
+    public event Action<TriageOutcome>? Triaged;
+
+    public int Unique { get { lock (_filed) return _filed.Count; } }
+    public int Duplicates => Volatile.Read(ref _duplicates);
+    public int NotReproduced => Volatile.Read(ref _notReproduced);
+    public int Pending => _queue.Count;
+
+    public IReadOnlyList<CrashReport> Filed
+    {
+        get { lock (_filed) return _filed.Values.OrderBy(r => r.Signature, StringComparer.Ordinal).ToList(); }
+    }
+
+    public void Start()
+    {
+        _thread = new Thread(() =>
+        {
+            foreach (var c in _queue.GetConsumingEnumerable())
+            {
+                if (_abort.IsCancellationRequested) { SaveUntriaged(c); continue; }
+                var o = Triage(c, _abort.Token);
+                Triaged?.Invoke(o);
+            }
+        }) { Name = "crash triage", IsBackground = true };
+        _thread.Start();
+    }
+
+    public void Submit(CrashFound c)
+    {
+        if (!_queue.IsAddingCompleted) _queue.Add(c);
+    }
+
+    /// <summary>Stops taking crashes and triages what is queued; after <paramref name="drain"/>, the rest is saved unminimised.</summary>
+    public void Stop(TimeSpan drain)
+    {
+        _queue.CompleteAdding();
+        if (_thread is null) return;
+        if (!_thread.Join(drain))
+        {
+            _abort.Cancel();
+            _thread.Join();
+        }
+    }
+
+    public void Dispose()
+    {
+        Stop(TimeSpan.Zero);
+        _queue.Dispose();
+        _abort.Dispose();
+    }
+
+    /// <summary>Triage one crash now, on the calling thread.</summary>
+    public TriageOutcome Triage(CrashFound c, CancellationToken cancel)
+    {
+        var target = _factory.Create(_target, _bugs);
+        var program = target.Codec.Decode(c.Input);
+        var first = target.Execute(program);
+        if (first.Violation is not { } v)
+        {
+            Interlocked.Increment(ref _notReproduced);
+            return new TriageOutcome(TriageVerdict.NotReproduced, null, null, "");
+        }
+        string key = CrashSignature.Key(v);
+        if (key != CrashSignature.Key(c.Violation))
+        {
+            Interlocked.Increment(ref _notReproduced);
+            return new TriageOutcome(TriageVerdict.NotReproduced, null, null, key);
+        }
+        lock (_filed)
+        {
+            var k = _keys.GetValueOrDefault(key);
+            if (k.Minimized >= MaxMinimizationsPerKey && k.First is { } known)
+            {
+                _duplicates++;
+                _filed[known] = _filed[known] with { Hits = _filed[known].Hits + 1 };
+                return new TriageOutcome(TriageVerdict.Duplicate, known, _filed[known], key);
+            }
+            _keys[key] = (k.Minimized + 1, k.First);
+        }
+        var minimizer = new Minimizer(target.Vocabulary, (p, s) =>
+        {
+            var r = target.Execute(p, s);
+            return new ReproOutcome(r.Violation is not null, r.Violation is { } x ? CrashSignature.Key(x) : "", r.Steps, r.Preemptions, r.ContextSwitches, r.Schedule);
+        });
+        var m = minimizer.Minimize(program, _budget, cancel);
+        var final = target.Execute(m.Minimized);
+        var fv = final.Violation!;
+        string sig = CrashSignature.Compute(fv, m.Minimized, final.Preemptions, target.Vocabulary);
+        lock (_filed)
+        {
+            if (_keys[key].First is null) _keys[key] = (_keys[key].Minimized, sig);
+            if (_filed.TryGetValue(sig, out var existing))
+            {
+                _duplicates++;
+                _filed[sig] = existing with { Hits = existing.Hits + 1 };
+                WriteReport(_filed[sig], null);
+                return new TriageOutcome(TriageVerdict.Duplicate, sig, _filed[sig], key);
+            }
+        }
+        var report = new CrashReport(sig, _target, _bugs.Order(StringComparer.Ordinal).ToList(), fv.Id, fv.InvariantName, fv.Site, fv.Detail,
+            CrashSignature.Shape(m.Minimized, final.Preemptions, target.Vocabulary), fv.Actor, fv.Operation, fv.Step, m.Before, m.After,
+            m.Elapsed.TotalSeconds, m.Executions, m.TimedOut, c.Exec, c.Elapsed.TotalSeconds, 1,
+            $"fuzz repro --target {_target}{string.Concat(_bugs.Order(StringComparer.Ordinal).Select(b => $" --bug {b}"))} {Path.Combine(CrashesDir, sig, "minimized")}");
+        string dir = Path.Combine(CrashesDir, sig);
+        Directory.CreateDirectory(dir);
+        AtomicFile.Write(Path.Combine(dir, "input"), c.Input);
+        byte[] minimized = target.Codec.Encode(m.Minimized);
+        AtomicFile.Write(Path.Combine(dir, "minimized"), minimized);
+        string trace = target.Explain(m.Minimized);
+        AtomicFile.WriteText(Path.Combine(dir, "trace.txt"), trace);
+        lock (_filed) _filed[sig] = report;
+        WriteReport(report, (target.Codec.Describe(program), target.Codec.Describe(m.Minimized), trace));
+        return new TriageOutcome(TriageVerdict.Filed, sig, report, key);
+    }
+
+    /// <summary>Rewrites the hit count of every filed crash (their report.json) at the end of a run.</summary>
+    public void Flush()
+    {
+        lock (_filed)
+            foreach (var r in _filed.Values) WriteReport(r, null);
+    }
+
+    private void WriteReport(CrashReport r, (string Original, string Minimized, string Trace)? text)
+    {
+        string dir = Path.Combine(CrashesDir, r.Signature);
+        if (!Directory.Exists(dir)) return;
+        AtomicFile.Write(Path.Combine(dir, "report.json"), JsonSerializer.SerializeToUtf8Bytes(r, new JsonSerializerOptions { WriteIndented = true }));
+        if (text is not { } t) return;
+        var md = new StringBuilder();
+        md.AppendLine($"# {r.Signature}: invariant {r.Invariant} ({r.InvariantName})");
+        md.AppendLine();
+        md.AppendLine($"- **target**: `{r.Target}`, bugs: {(r.Bugs.Count > 0 ? string.Join(", ", r.Bugs.Select(b => $"`{b}`")) : "none")}");
+        md.AppendLine($"- **detected at**: `{r.Site}` by {r.Actor} in `{r.Operation}`, step {r.Step}");
+        md.AppendLine($"- **what broke**: {r.Detail}");
+        md.AppendLine($"- **shape**: `{r.Shape}`");
+        md.AppendLine($"- **found**: execution {r.FoundAtExec:N0}, {r.FoundAtSeconds:F1} s into the run");
+        md.AppendLine($"- **reproduce**: `{r.Repro}`");
+        md.AppendLine();
+        md.AppendLine("| | ops | threads | preemptions | context switches | steps |");
+        md.AppendLine("|---|---|---|---|---|---|");
+        md.AppendLine($"| found | {r.Before.Ops} | {r.Before.Threads} | {r.Before.Preemptions} | {r.Before.ContextSwitches} | {r.Before.Steps} |");
+        md.AppendLine($"| minimised | {r.After.Ops} | {r.After.Threads} | {r.After.Preemptions} | {r.After.ContextSwitches} | {r.After.Steps} |");
+        md.AppendLine();
+        md.AppendLine($"Minimised in {r.MinimizeSeconds:F2} s ({r.MinimizeExecutions} executions{(r.MinimizeTimedOut ? ", stopped by the time budget" : "")}).");
+        md.AppendLine();
+        md.AppendLine("## Minimised program and timeline");
+        md.AppendLine();
+        md.AppendLine("```");
+        md.Append(t.Trace);
+        md.AppendLine("```");
+        md.AppendLine();
+        md.AppendLine("## Program as found");
+        md.AppendLine();
+        md.AppendLine("```");
+        md.Append(t.Original);
+        md.AppendLine("```");
+        AtomicFile.WriteText(Path.Combine(dir, "report.md"), md.ToString());
+    }
+
+    private void SaveUntriaged(CrashFound c)
+    {
+        string dir = Path.Combine(CrashesDir, "untriaged");
+        Directory.CreateDirectory(dir);
+        AtomicFile.Write(Path.Combine(dir, CorpusStore.NameOf(c.Input)), c.Input);
+    }
+}

@@ -1,0 +1,135 @@
+using Fuzz.Coverage;
+using Fuzz.Engine.Input;
+using Fuzz.Engine.Mutation;
+using Fuzz.Engine.Scheduling;
+
+namespace Fuzz.Engine.Fuzzing;
+
+/// <summary>
+/// One fuzz loop on one thread: pick an input, mutate it, run it on a fresh model, read its
+/// features, keep it if it added any, report it if it broke an invariant.
+/// </summary>
+public sealed class FuzzLoop
+{
+    private readonly FuzzSession _session;
+    private readonly IFuzzTarget _target;
+    private readonly ProgramCodec _codec;
+    private readonly Vocabulary _vocab;
+    private readonly ProgramMutator _mutator;
+    private readonly Feedback.Feedback _feedback = new();
+    private SplitMix64 _rng;
+    private long _execs;
+
+    internal FuzzLoop(FuzzSession session, int id)
+    {
+        _session = session;
+        Id = id;
+        _target = session.Factory.Create(session.Options.Target, session.Options.Bugs);
+        _target.SemanticMap = _feedback.SemanticMap;
+        _codec = _target.Codec;
+        _vocab = _target.Vocabulary;
+        _mutator = new ProgramMutator(_vocab);
+        _rng = new SplitMix64(session.Options.Seed * 0x9E3779B97F4A7C15UL + (ulong)id + 1);
+    }
+
+    public int Id { get; }
+
+    /// <summary>When set, every executed input is appended (for side-by-side throughput measurement).</summary>
+    public List<byte[]>? Recorder { get; set; }
+    public long Execs => Volatile.Read(ref _execs);
+
+    /// <summary>Runs one input outside the mutation loop (seeds, merge); returns the features it added.</summary>
+    public int RunSeed(byte[] data)
+    {
+        CoverageMap.Attach(_feedback.EdgeMap);
+        var program = _codec.Decode(data);
+        var r = Execute(program, null);
+        if (r.Violation is not null)
+        {
+            _feedback.Clear();
+            _session.ReportCrash(new CrashFound(data, r.Violation, Id, _execs, _session.Elapsed));
+            return 0;
+        }
+        return Keep(program, r, force: false);
+    }
+
+    public void Run(CancellationToken cancel)
+    {
+        CoverageMap.Attach(_feedback.EdgeMap);
+        try
+        {
+            while (!cancel.IsCancellationRequested)
+                for (int i = 0; i < 64; i++) One();
+        }
+        finally
+        {
+            CoverageMap.Attach(null);
+        }
+    }
+
+    private void One()
+    {
+        ProgramInput program;
+        IScheduleStrategy? strategy = null;
+        var opts = _session.Options;
+        if (opts.Strategy == ScheduleStrategyKind.Coverage)
+        {
+            var corpus = _session.Corpus.Snapshot;
+            if (corpus.Length == 0 || _rng.Below(64) == 0)
+            {
+                program = ProgramGenerator.Random(_vocab, _rng.Next(), 1 + _rng.Below(opts.GeneratedOps), 0);
+                Recorder?.Add(_codec.Encode(program));
+            }
+            else
+            {
+                var pick = corpus[PickIndex(corpus.Length)];
+                var data = pick.Data;
+                int stack = 1 + _rng.Below(opts.MaxMutations);
+                for (int k = 0; k < stack; k++)
+                    data = _mutator.Mutate(data, corpus[_rng.Below(corpus.Length)].Data, ref _rng, out _);
+                program = _codec.Decode(data);
+                Recorder?.Add(data);
+            }
+        }
+        else
+        {
+            program = ProgramGenerator.Random(_vocab, _rng.Next(), opts.GeneratedOps, 0);
+            strategy = opts.Strategy == ScheduleStrategyKind.Random
+                ? new RandomStrategy(_rng.Next())
+                : new PctStrategy(_rng.Next(), 1 + _rng.Below(3), program.Threads, 150);
+        }
+        var r = Execute(program, strategy);
+        if (r.Violation is { } v)
+        {
+            _feedback.Clear();
+            _session.ReportCrash(new CrashFound(_codec.Encode(program.WithChoices(r.Schedule)), v, Id, _execs, _session.Elapsed));
+            return;
+        }
+        Keep(program, r, force: false);
+    }
+
+    /// <summary>Recent entries are picked more often: they are where the frontier is.</summary>
+    private int PickIndex(int n)
+    {
+        if (n > 16 && _rng.Below(4) == 0) return n - 1 - _rng.Below(16);
+        return _rng.Below(n);
+    }
+
+    private ExecResult Execute(ProgramInput program, IScheduleStrategy? strategy)
+    {
+        CoverageMap.ResetPrev();
+        var r = _target.Execute(program, strategy);
+        _execs++;
+        return r;
+    }
+
+    private int Keep(ProgramInput program, ExecResult r, bool force)
+    {
+        int fresh = _feedback.Read(_session.Features);
+        if (fresh == 0 && !force) return 0;
+        int added = _session.Features.Add(_feedback.Features);
+        if (added == 0 && !force) return 0;
+        _session.Accept(_codec.Encode(program.WithChoices(r.Schedule)), added, _execs, Id);
+        return added;
+    }
+}

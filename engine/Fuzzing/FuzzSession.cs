@@ -1,0 +1,72 @@
+using Fuzz.Engine.Corpus;
+using Fuzz.Engine.Feedback;
+using Fuzz.Engine.Invariants;
+
+namespace Fuzz.Engine.Fuzzing;
+
+public enum ScheduleStrategyKind { Coverage, Random, Pct }
+
+public sealed record FuzzOptions(
+    string Target, ScheduleStrategyKind Strategy, ulong Seed, IReadOnlyCollection<string> Bugs, int GeneratedOps = 10, int MaxMutations = 4);
+
+/// <summary>A violation found by a fuzz loop, before triage.</summary>
+public sealed record CrashFound(byte[] Input, InvariantViolation Violation, int Loop, long Exec, TimeSpan Elapsed);
+
+/// <summary>
+/// What the fuzz loops of one process share: the global feature set, the corpus, counters, and
+/// where new inputs and crashes go.
+/// </summary>
+public sealed class FuzzSession
+{
+    private readonly System.Diagnostics.Stopwatch _clock = System.Diagnostics.Stopwatch.StartNew();
+    private long _crashes;
+
+    public FuzzSession(FuzzOptions options, ITargetFactory factory, CorpusStore? store)
+    {
+        Options = options;
+        Factory = factory;
+        Store = store;
+    }
+
+    public FuzzOptions Options { get; }
+    public ITargetFactory Factory { get; }
+    public CorpusStore? Store { get; }
+    public FeatureSet Features { get; } = new();
+    public SharedCorpus Corpus { get; } = new();
+    public TimeSpan Elapsed => _clock.Elapsed;
+    public long CrashesFound => Interlocked.Read(ref _crashes);
+
+    /// <summary>Executions done by every loop, kept per loop to avoid a shared counter on the hot path.</summary>
+    public long Execs => _loops.Sum(l => l.Execs);
+
+    private readonly List<FuzzLoop> _loops = new();
+    public IReadOnlyList<FuzzLoop> Loops => _loops;
+
+    public event Action<CorpusEntry, int>? NewInput;
+    public event Action<CrashFound>? Crash;
+
+    public FuzzLoop CreateLoop()
+    {
+        lock (_loops)
+        {
+            var loop = new FuzzLoop(this, _loops.Count);
+            _loops.Add(loop);
+            return loop;
+        }
+    }
+
+    /// <summary>Keeps an input that added features: in memory, then on disk, then tells listeners.</summary>
+    internal void Accept(byte[] data, int newFeatures, long exec, int loop)
+    {
+        var entry = new CorpusEntry(CorpusStore.NameOf(data), data, newFeatures, exec);
+        if (!Corpus.Add(entry)) return;
+        Store?.Add(data);
+        NewInput?.Invoke(entry, loop);
+    }
+
+    internal void ReportCrash(CrashFound c)
+    {
+        Interlocked.Increment(ref _crashes);
+        Crash?.Invoke(c);
+    }
+}
