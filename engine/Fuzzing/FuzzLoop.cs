@@ -17,6 +17,7 @@ public sealed class FuzzLoop
     private readonly Vocabulary _vocab;
     private readonly ProgramMutator _mutator;
     private readonly Feedback.Feedback _feedback = new();
+    private readonly List<MutationKind> _applied = new(8);
     private SplitMix64 _rng;
     private long _execs;
 
@@ -83,10 +84,7 @@ public sealed class FuzzLoop
             else
             {
                 var pick = corpus[PickIndex(corpus.Length)];
-                var data = pick.Data;
-                int stack = 1 + _rng.Below(opts.MaxMutations);
-                for (int k = 0; k < stack; k++)
-                    data = _mutator.Mutate(data, corpus[_rng.Below(corpus.Length)].Data, ref _rng, out _);
+                var data = _mutator.MutateStacked(pick.Data, corpus[_rng.Below(corpus.Length)].Data, ref _rng, opts.MaxMutations, _applied);
                 program = _codec.Decode(data);
                 Recorder?.Add(data);
             }
