@@ -36,11 +36,7 @@ public static class MinimizeCommand
             stderr.WriteLine($"fuzz minimize: {file.Name} breaks no invariant{(bugs.Ids.Any() ? "" : " (a seeded variant needs --bug <id>)")}; nothing to minimise");
             return 1;
         }
-        var minimizer = new Minimizer(target.Vocabulary, (p, s) =>
-        {
-            var r = target.Execute(p, s);
-            return new ReproOutcome(r.Violation is not null, r.Violation is { } x ? CrashSignature.Key(x) : "", r.Steps, r.Preemptions, r.ContextSwitches, r.Schedule);
-        });
+        var minimizer = CrashReplay.MinimizerFor(target);
         var m = minimizer.Minimize(program, TimeSpan.FromSeconds(Math.Max(0.1, seconds)), cancel);
         var final = target.Execute(m.Minimized);
         string sig = CrashSignature.Compute(final.Violation!, m.Minimized, final.Preemptions, target.Vocabulary);

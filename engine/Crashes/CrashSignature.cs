@@ -12,7 +12,16 @@ namespace Fuzz.Engine.Crashes;
 public static class CrashSignature
 {
     /// <summary>The part that must never change while minimising.</summary>
-    public static string Key(InvariantViolation v) => $"{v.Id}:{(v.Site.Length > 0 ? v.Site : "unknown")}";
+    public static string Key(InvariantViolation v) => $"{v.Id}:{Site(v)}";
+
+    /// <summary>The detecting site; for a violation that names none, the operation being run stands in.</summary>
+    public static string Site(InvariantViolation v)
+    {
+        if (v.Site.Length > 0) return v.Site;
+        string op = v.Operation;
+        int start = op.IndexOf(' ') + 1, paren = op.IndexOf('(');
+        return paren > start ? op[start..paren] : op.Length > 0 ? op : "unknown";
+    }
 
     public static string Shape(ProgramInput minimized, int preemptions, Vocabulary vocab)
     {
@@ -22,7 +31,7 @@ public static class CrashSignature
     }
 
     public static string Compute(InvariantViolation v, ProgramInput minimized, int preemptions, Vocabulary vocab) =>
-        $"inv{v.Id}-{Slug(v.Site.Length > 0 ? v.Site : "unknown")}-{Hash8(Shape(minimized, preemptions, vocab))}";
+        $"inv{v.Id}-{Slug(Site(v))}-{Hash8(Shape(minimized, preemptions, vocab))}";
 
     private static string Slug(string s)
     {

@@ -137,11 +137,7 @@ public sealed class CrashTriage : IDisposable
             }
             _keys[key] = (k.Minimized + 1, k.First);
         }
-        var minimizer = new Minimizer(target.Vocabulary, (p, s) =>
-        {
-            var r = target.Execute(p, s);
-            return new ReproOutcome(r.Violation is not null, r.Violation is { } x ? CrashSignature.Key(x) : "", r.Steps, r.Preemptions, r.ContextSwitches, r.Schedule);
-        });
+        var minimizer = CrashReplay.MinimizerFor(target);
         var m = minimizer.Minimize(program, _budget, cancel);
         var final = target.Execute(m.Minimized);
         var fv = final.Violation!;
