@@ -57,6 +57,10 @@ public static class Instrumenter
         {
             throw new InstrumentationException($"the .pdb next to {inputPath} does not match it ({e.Message}); rebuild or delete the .pdb", e);
         }
+        catch (Exception e) when (e is not InstrumentationException)
+        {
+            throw new InstrumentationException($"cannot instrument {inputPath}: {e.GetType().Name}: {e.Message}", e);
+        }
     }
 
     private static InstrumentResult InstrumentModule(
@@ -68,13 +72,13 @@ public static class Instrumenter
 
         if (IsMarked(module.Assembly))
         {
-            if (options.RawCopyPath is { } raw && !File.Exists(raw))
+            if (options.RawCopyPath is not null && RawCopyTarget(inputPath, options.RawCopyPath) is var raw && !File.Exists(raw))
                 throw new InstrumentationException(
                     $"{inputPath} is already instrumented and its uninstrumented copy {raw} is gone; rebuild from source (dotnet build --no-incremental)");
             return new InstrumentResult(outputPath, AlreadyInstrumented: true, 0, 0, 0);
         }
 
-        if (options.RawCopyPath is { } rawCopy) CopyWithSymbols(inputPath, Path.GetFullPath(rawCopy));
+        if (options.RawCopyPath is not null) CopyWithSymbols(inputPath, RawCopyTarget(inputPath, options.RawCopyPath));
 
         var filter = new MethodFilter(options.Include, options.Exclude);
         var hit = HitReference(module);
@@ -115,6 +119,12 @@ public static class Instrumenter
         }
     }
 
+    /// <summary>A raw copy path naming a directory (existing, or ending in a separator) gets the input's file name.</summary>
+    private static string RawCopyTarget(string inputPath, string rawCopyPath) =>
+        Path.EndsInDirectorySeparator(rawCopyPath) || Directory.Exists(rawCopyPath)
+            ? Path.Combine(Path.GetFullPath(rawCopyPath), Path.GetFileName(inputPath))
+            : Path.GetFullPath(rawCopyPath);
+
     /// <summary>Copies an assembly and the .pdb next to it (if any), each through a temporary file and a rename.</summary>
     private static void CopyWithSymbols(string from, string to)
     {
@@ -127,19 +137,34 @@ public static class Instrumenter
     private static void CopyAtomically(string from, string to)
     {
         string temp = $"{to}.{Environment.ProcessId}.tmp";
-        File.Copy(from, temp, overwrite: true);
-        File.Move(temp, to, overwrite: true);
+        try
+        {
+            File.Copy(from, temp, overwrite: true);
+            File.Move(temp, to, overwrite: true);
+        }
+        finally
+        {
+            File.Delete(temp);
+        }
     }
 
     private static void WriteAtomically(string path, MemoryStream content)
     {
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         string temp = $"{path}.{Environment.ProcessId}.tmp";
-        using (var f = new FileStream(temp, FileMode.Create, FileAccess.Write))
+        try
         {
-            content.Position = 0;
-            content.CopyTo(f);
+            using (var f = new FileStream(temp, FileMode.Create, FileAccess.Write))
+            {
+                content.Position = 0;
+                content.CopyTo(f);
+            }
+            File.Move(temp, path, overwrite: true);
         }
-        File.Move(temp, path, overwrite: true);
+        finally
+        {
+            File.Delete(temp);
+        }
     }
 
     private static ModuleDefinition Read(string path, IAssemblyResolver resolver) =>
