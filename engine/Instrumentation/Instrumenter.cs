@@ -18,19 +18,20 @@ public static class Instrumenter
 
     public static InstrumentResult Instrument(string inputPath, string? outputPath, InstrumentOptions options)
     {
-        inputPath = Path.GetFullPath(inputPath);
-        outputPath = Path.GetFullPath(outputPath ?? inputPath);
-        if (!File.Exists(inputPath)) throw new InstrumentationException($"no such file: {inputPath}");
-
-        using var resolver = new DefaultAssemblyResolver();
-        resolver.AddSearchDirectory(Path.GetDirectoryName(inputPath)!);
-        string coverageDir = Path.GetDirectoryName(typeof(CoverageMap).Assembly.Location) ?? "";
-        if (coverageDir.Length > 0) resolver.AddSearchDirectory(coverageDir);
-
-        using var dll = new MemoryStream();
-        using var pdb = new MemoryStream();
+        if (string.IsNullOrWhiteSpace(inputPath)) throw new InstrumentationException("no assembly given");
         try
         {
+            inputPath = Path.GetFullPath(inputPath);
+            outputPath = Path.GetFullPath(outputPath ?? inputPath);
+            if (!File.Exists(inputPath)) throw new InstrumentationException($"no such file: {inputPath}");
+
+            using var resolver = new DefaultAssemblyResolver();
+            resolver.AddSearchDirectory(Path.GetDirectoryName(inputPath)!);
+            string coverageDir = Path.GetDirectoryName(typeof(CoverageMap).Assembly.Location) ?? "";
+            if (coverageDir.Length > 0) resolver.AddSearchDirectory(coverageDir);
+
+            using var dll = new MemoryStream();
+            using var pdb = new MemoryStream();
             InstrumentResult result;
             using (var module = Read(inputPath, resolver))
                 result = InstrumentModule(module, inputPath, outputPath, options, dll, pdb);
@@ -116,6 +117,10 @@ public static class Instrumenter
         catch (BadImageFormatException e)
         {
             throw new InstrumentationException($"{path} is not a .NET assembly ({e.Message})", e);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new InstrumentationException($"cannot read {path}: {e.Message}", e);
         }
     }
 

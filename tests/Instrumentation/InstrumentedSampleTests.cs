@@ -48,6 +48,20 @@ public class InstrumentedSampleTests(SampleFixture sample) : IClassFixture<Sampl
     }
 
     [Fact]
+    public void Symbols_survive_so_stack_traces_keep_their_source_lines()
+    {
+        static string Where(IsolatedAssembly a)
+        {
+            var e = Assert.Throws<TargetInvocationException>(() => a.Method(Samples, "ThrowsOut").Invoke(null, [8]));
+            return e.InnerException!.StackTrace!.Split('\n')[0].Trim();
+        }
+        using var original = new IsolatedAssembly(sample.Original);
+        using var instrumented = new IsolatedAssembly(sample.Instrumented);
+        Assert.Matches(@"Samples\.cs:line \d+$", Where(original));
+        Assert.Equal(Where(original), Where(instrumented));
+    }
+
+    [Fact]
     public void Every_method_body_including_compiler_generated_and_nested_types_gets_probes()
     {
         Assert.False(sample.Result.AlreadyInstrumented);
