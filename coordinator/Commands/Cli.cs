@@ -12,6 +12,7 @@ public static class Cli
         root.Subcommands.Add(MinimizeCommand.Build());
         root.Subcommands.Add(TargetsCommand.Build());
         root.Subcommands.Add(BenchCommand.Build());
+        root.Subcommands.Add(InstrumentCommand.Build());
         return root;
     }
 }

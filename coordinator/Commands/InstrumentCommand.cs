@@ -1,0 +1,65 @@
+using System.CommandLine;
+using System.CommandLine.Invocation;
+using Fuzz.Instrumentation;
+
+namespace Fuzz.Coordinator.Commands;
+
+/// <summary>fuzz instrument: insert coverage probes into a .NET assembly. Exit 0 done (or already instrumented), 1 failed, 2 unusable arguments.</summary>
+public static class InstrumentCommand
+{
+    public static Command Build()
+    {
+        var assembly = new Argument<FileInfo>("assembly") { Description = "the .dll to instrument (its .pdb, if next to it, is updated too)" };
+        var output = new Option<FileInfo?>("--output") { Description = "write the instrumented assembly here instead of replacing the input" };
+        var include = new Option<string[]>("--include")
+        {
+            Description = "instrument only these: prefixes of full type names (a nested type counts as its top-level type) or exact Namespace.Type::Method names, comma-separated or repeated; default everything",
+            AllowMultipleArgumentsPerToken = true,
+        };
+        var exclude = new Option<string[]>("--exclude")
+        {
+            Description = "leave these out, same forms as --include; wins over it",
+            AllowMultipleArgumentsPerToken = true,
+        };
+        var cmd = new Command("instrument",
+            "Insert AFL-style edge-coverage probes into a .NET assembly (the build already does this for the model); an instrumented assembly is left as it is")
+            { assembly, output, include, exclude };
+        cmd.Action = new UsageErrorsExit2(r =>
+            Run(r.GetValue(assembly)!.FullName, r.GetValue(output)?.FullName, r.GetValue(include) ?? [], r.GetValue(exclude) ?? [], Console.Out, Console.Error));
+        return cmd;
+    }
+
+    public static int Run(string assembly, string? output, string[] include, string[] exclude, TextWriter stdout, TextWriter stderr)
+    {
+        var options = new InstrumentOptions
+        {
+            Include = include.SelectMany(MethodFilter.ParseList).ToArray(),
+            Exclude = exclude.SelectMany(MethodFilter.ParseList).ToArray(),
+        };
+        try
+        {
+            stdout.WriteLine(Instrumenter.Instrument(assembly, output, options).Summary);
+            return 0;
+        }
+        catch (InstrumentationException e)
+        {
+            stderr.WriteLine($"fuzz instrument: {e.Message}");
+            return 1;
+        }
+    }
+
+    /// <summary>Runs the command, or reports unusable arguments with exit code 2 instead of the parser's 1.</summary>
+    private sealed class UsageErrorsExit2(Func<ParseResult, int> run) : SynchronousCommandLineAction
+    {
+        public override bool ClearsParseErrors => true;
+
+        public override int Invoke(ParseResult r)
+        {
+            var problems = r.Errors.Select(e => e.Message).Concat(r.UnmatchedTokens.Select(t => $"unrecognized argument '{t}'")).ToList();
+            if (problems.Count == 0) return run(r);
+            foreach (var p in problems) Console.Error.WriteLine($"fuzz instrument: {p}");
+            Console.Error.WriteLine("see fuzz instrument --help");
+            return 2;
+        }
+    }
+}

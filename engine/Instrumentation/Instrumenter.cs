@@ -1,0 +1,283 @@
+using Fuzz.Coverage;
+using Mono.Cecil;
+using Mono.Cecil.Cil;
+using Mono.Cecil.Rocks;
+
+namespace Fuzz.Instrumentation;
+
+/// <summary>
+/// Inserts AFL-style edge probes (<c>ldc.i4 id; call CoverageMap.Hit</c>) into every method body of
+/// an assembly: at method entry, at every branch, leave and switch target, after every conditional
+/// branch, and at every handler and filter start. The result carries <see cref="InstrumentedAttribute"/>,
+/// so instrumenting it again changes nothing.
+/// </summary>
+public static class Instrumenter
+{
+    public static readonly string CoverageAssemblyName = typeof(CoverageMap).Assembly.GetName().Name!;
+    private static readonly string MarkerName = typeof(InstrumentedAttribute).FullName!;
+
+    public static InstrumentResult Instrument(string inputPath, string? outputPath, InstrumentOptions options)
+    {
+        if (string.IsNullOrWhiteSpace(inputPath)) throw new InstrumentationException("no assembly given");
+        try
+        {
+            inputPath = Path.GetFullPath(inputPath);
+            outputPath = Path.GetFullPath(outputPath ?? inputPath);
+            if (!File.Exists(inputPath)) throw new InstrumentationException($"no such file: {inputPath}");
+
+            using var resolver = new DefaultAssemblyResolver();
+            resolver.AddSearchDirectory(Path.GetDirectoryName(inputPath)!);
+            string coverageDir = Path.GetDirectoryName(typeof(CoverageMap).Assembly.Location) ?? "";
+            if (coverageDir.Length > 0) resolver.AddSearchDirectory(coverageDir);
+
+            using var dll = new MemoryStream();
+            using var pdb = new MemoryStream();
+            InstrumentResult result;
+            using (var module = Read(inputPath, resolver))
+                result = InstrumentModule(module, inputPath, outputPath, options, dll, pdb);
+            // The input (and a symbol file the reader may hold open) is closed before anything is replaced.
+            if (result.AlreadyInstrumented)
+            {
+                if (outputPath != inputPath) CopyWithSymbols(inputPath, outputPath);
+                return result;
+            }
+            // The assembly goes last: a failure in between leaves it unmarked, and the next run redoes it.
+            if (pdb.Length > 0) WriteAtomically(Path.ChangeExtension(outputPath, ".pdb"), pdb);
+            WriteAtomically(outputPath, dll);
+            return result;
+        }
+        catch (BadImageFormatException e)
+        {
+            throw new InstrumentationException($"{inputPath} is not a .NET assembly ({e.Message})", e);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new InstrumentationException($"cannot instrument {inputPath}: {e.Message}", e);
+        }
+        catch (SymbolsNotMatchingException e)
+        {
+            throw new InstrumentationException($"the .pdb next to {inputPath} does not match it ({e.Message}); rebuild or delete the .pdb", e);
+        }
+        catch (Exception e) when (e is not InstrumentationException)
+        {
+            throw new InstrumentationException($"cannot instrument {inputPath}: {e.GetType().Name}: {e.Message}", e);
+        }
+    }
+
+    private static InstrumentResult InstrumentModule(
+        ModuleDefinition module, string inputPath, string outputPath, InstrumentOptions options, Stream dll, Stream pdb)
+    {
+        if (module.Assembly is null) throw new InstrumentationException($"{inputPath} is a .NET module without an assembly manifest");
+        string name = module.Assembly.Name.Name;
+        if (name == CoverageAssemblyName) throw new InstrumentationException($"{inputPath} is the coverage runtime itself; it must never be instrumented");
+
+        if (IsMarked(module.Assembly))
+        {
+            if (options.RawCopyPath is not null && RawCopyTarget(inputPath, options.RawCopyPath) is var raw && !File.Exists(raw))
+                throw new InstrumentationException(
+                    $"{inputPath} is already instrumented and its uninstrumented copy {raw} is gone; rebuild from source (dotnet build --no-incremental)");
+            return new InstrumentResult(outputPath, AlreadyInstrumented: true, 0, 0, 0);
+        }
+
+        if (options.RawCopyPath is not null) CopyWithSymbols(inputPath, RawCopyTarget(inputPath, options.RawCopyPath));
+
+        var filter = new MethodFilter(options.Include, options.Exclude);
+        var hit = HitReference(module);
+        var ids = new HashSet<int>();
+        int methods = 0, probes = 0;
+        foreach (var type in module.GetTypes())
+        {
+            if (TopLevel(type).Namespace == typeof(CoverageMap).Namespace) continue;
+            foreach (var method in type.Methods)
+            {
+                if (!method.HasBody || method.Body.Instructions.Count == 0 || !filter.Accepts(method)) continue;
+                probes += InstrumentMethod(method, name, hit, ids);
+                methods++;
+            }
+        }
+        module.Assembly.CustomAttributes.Add(Marker(module, probes));
+        module.Write(dll, new WriterParameters
+        {
+            WriteSymbols = module.HasSymbols,
+            SymbolWriterProvider = module.HasSymbols ? module.SymbolReader.GetWriterProvider() : null,
+            SymbolStream = module.HasSymbols ? pdb : null,
+            DeterministicMvid = true,
+        });
+        return new InstrumentResult(outputPath, AlreadyInstrumented: false, methods, probes, ids.Count);
+    }
+
+    /// <summary>True when the assembly at <paramref name="path"/> carries the instrumentation marker.</summary>
+    public static bool IsInstrumented(string path)
+    {
+        try
+        {
+            using var module = ModuleDefinition.ReadModule(path, new ReaderParameters { InMemory = true });
+            return module.Assembly is { } a && IsMarked(a);
+        }
+        catch (BadImageFormatException e)
+        {
+            throw new InstrumentationException($"{path} is not a .NET assembly ({e.Message})", e);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new InstrumentationException($"cannot read {path}: {e.Message}", e);
+        }
+    }
+
+    /// <summary>A raw copy path naming a directory (existing, or ending in a separator) gets the input's file name.</summary>
+    private static string RawCopyTarget(string inputPath, string rawCopyPath) =>
+        Path.EndsInDirectorySeparator(rawCopyPath) || Directory.Exists(rawCopyPath)
+            ? Path.Combine(Path.GetFullPath(rawCopyPath), Path.GetFileName(inputPath))
+            : Path.GetFullPath(rawCopyPath);
+
+    /// <summary>Copies an assembly and the .pdb next to it (if any), each through a temporary file and a rename.</summary>
+    private static void CopyWithSymbols(string from, string to)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(to)!);
+        string pdb = Path.ChangeExtension(from, ".pdb");
+        if (File.Exists(pdb)) CopyAtomically(pdb, Path.ChangeExtension(to, ".pdb"));
+        CopyAtomically(from, to);
+    }
+
+    private static void CopyAtomically(string from, string to)
+    {
+        string temp = $"{to}.{Environment.ProcessId}.tmp";
+        try
+        {
+            File.Copy(from, temp, overwrite: true);
+            File.Move(temp, to, overwrite: true);
+        }
+        finally
+        {
+            File.Delete(temp);
+        }
+    }
+
+    private static void WriteAtomically(string path, MemoryStream content)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        string temp = $"{path}.{Environment.ProcessId}.tmp";
+        try
+        {
+            using (var f = new FileStream(temp, FileMode.Create, FileAccess.Write))
+            {
+                content.Position = 0;
+                content.CopyTo(f);
+            }
+            File.Move(temp, path, overwrite: true);
+        }
+        finally
+        {
+            File.Delete(temp);
+        }
+    }
+
+    private static ModuleDefinition Read(string path, IAssemblyResolver resolver) =>
+        ModuleDefinition.ReadModule(path, new ReaderParameters(ReadingMode.Immediate)
+        {
+            InMemory = true,
+            AssemblyResolver = resolver,
+            ReadSymbols = true,
+            SymbolReaderProvider = new DefaultSymbolReaderProvider(throwIfNoSymbol: false),
+        });
+
+    private static bool IsMarked(AssemblyDefinition assembly) =>
+        assembly.CustomAttributes.Any(a => a.AttributeType.FullName == MarkerName);
+
+    private static TypeDefinition TopLevel(TypeDefinition type)
+    {
+        while (type.DeclaringType is not null) type = type.DeclaringType;
+        return type;
+    }
+
+    private static TypeReference CoverageType(ModuleDefinition module, string name)
+    {
+        var asmName = typeof(CoverageMap).Assembly.GetName();
+        var reference = module.AssemblyReferences.FirstOrDefault(r => r.Name == asmName.Name);
+        if (reference is null)
+        {
+            reference = new AssemblyNameReference(asmName.Name, asmName.Version) { PublicKeyToken = asmName.GetPublicKeyToken() ?? [] };
+            module.AssemblyReferences.Add(reference);
+        }
+        return new TypeReference(typeof(CoverageMap).Namespace, name, module, reference);
+    }
+
+    private static MethodReference HitReference(ModuleDefinition module)
+    {
+        var hit = new MethodReference(nameof(CoverageMap.Hit), module.TypeSystem.Void, CoverageType(module, nameof(CoverageMap)));
+        hit.Parameters.Add(new ParameterDefinition(module.TypeSystem.Int32));
+        return hit;
+    }
+
+    private static CustomAttribute Marker(ModuleDefinition module, int probes)
+    {
+        var ctor = new MethodReference(".ctor", module.TypeSystem.Void, CoverageType(module, nameof(InstrumentedAttribute))) { HasThis = true };
+        ctor.Parameters.Add(new ParameterDefinition(module.TypeSystem.Int32));
+        var attribute = new CustomAttribute(ctor);
+        attribute.ConstructorArguments.Add(new CustomAttributeArgument(module.TypeSystem.Int32, probes));
+        return attribute;
+    }
+
+    private static int InstrumentMethod(MethodDefinition method, string assemblyName, MethodReference hit, HashSet<int> ids)
+    {
+        var body = method.Body;
+        uint token = method.MetadataToken.ToUInt32();
+        var offsets = body.Instructions.ToDictionary(i => i, i => i.Offset);
+        body.SimplifyMacros();
+
+        var points = new HashSet<Instruction> { body.Instructions[0] };
+        foreach (var ins in body.Instructions)
+        {
+            switch (ins.Operand)
+            {
+                case Instruction target: points.Add(target); break;
+                case Instruction[] targets: points.UnionWith(targets); break;
+            }
+            if (ins.OpCode.FlowControl == FlowControl.Cond_Branch && ins.Next is { } fallThrough) points.Add(fallThrough);
+        }
+        foreach (var h in body.ExceptionHandlers)
+        {
+            points.Add(h.HandlerStart);
+            if (h.FilterStart is { } filter) points.Add(filter);
+        }
+
+        var probeOf = new Dictionary<Instruction, Instruction>();
+        var il = body.GetILProcessor();
+        foreach (var point in points.Select(PrefixStart).Distinct().OrderBy(p => offsets[p]).ToList())
+        {
+            int id = ProbeIds.For(assemblyName, token, offsets[point]);
+            ids.Add(id);
+            var first = il.Create(OpCodes.Ldc_I4, id);
+            il.InsertBefore(point, first);
+            il.InsertBefore(point, il.Create(OpCodes.Call, hit));
+            probeOf[point] = first;
+        }
+
+        foreach (var ins in body.Instructions)
+        {
+            if (ins.Operand is Instruction target && probeOf.TryGetValue(target, out var probe)) ins.Operand = probe;
+            else if (ins.Operand is Instruction[] targets)
+                for (int i = 0; i < targets.Length; i++)
+                    if (probeOf.TryGetValue(targets[i], out var p)) targets[i] = p;
+        }
+        Instruction? Retarget(Instruction? boundary) => boundary is not null && probeOf.TryGetValue(boundary, out var p) ? p : boundary;
+        foreach (var h in body.ExceptionHandlers)
+        {
+            h.TryStart = Retarget(h.TryStart);
+            h.TryEnd = Retarget(h.TryEnd);
+            h.HandlerStart = Retarget(h.HandlerStart);
+            h.HandlerEnd = Retarget(h.HandlerEnd);
+            h.FilterStart = Retarget(h.FilterStart);
+        }
+
+        body.OptimizeMacros();
+        return probeOf.Count;
+    }
+
+    /// <summary>A probe goes before the prefixes of an instruction, never between a prefix and what it modifies.</summary>
+    private static Instruction PrefixStart(Instruction ins)
+    {
+        while (ins.Previous is { OpCode.OpCodeType: OpCodeType.Prefix } prefix) ins = prefix;
+        return ins;
+    }
+}

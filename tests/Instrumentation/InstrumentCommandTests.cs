@@ -1,0 +1,53 @@
+using Fuzz.Coordinator.Commands;
+using Xunit;
+
+namespace Fuzz.Tests.Instrumentation;
+
+/// <summary>`fuzz instrument`: a summary line and exit 0, or one clear line and exit 1, never a stack trace.</summary>
+public class InstrumentCommandTests(SampleFixture sample) : IClassFixture<SampleFixture>
+{
+    private static (int Code, string Out, string Err) Instrument(string path, string? output = null, string[]? exclude = null)
+    {
+        var o = new StringWriter();
+        var e = new StringWriter();
+        int code = InstrumentCommand.Run(path, output, [], exclude ?? [], o, e);
+        return (code, o.ToString(), e.ToString());
+    }
+
+    [Fact]
+    public void Garbage_missing_and_native_files_exit_1_with_a_message()
+    {
+        string dir = sample.Scratch("garbage");
+        string garbage = Path.Combine(dir, "garbage.dll");
+        var bytes = new byte[4096];
+        new Random(5).NextBytes(bytes);
+        bytes[0] = (byte)'M';
+        bytes[1] = (byte)'Z';
+        File.WriteAllBytes(garbage, bytes);
+        string empty = Path.Combine(dir, "empty.dll");
+        File.WriteAllBytes(empty, []);
+        foreach (string path in new[] { garbage, empty, "/bin/sh", Path.Combine(dir, "missing.dll"), dir })
+        {
+            var r = Instrument(path);
+            Assert.True(r.Code == 1, $"{path}: exit {r.Code}: {r.Err}");
+            Assert.StartsWith("fuzz instrument: ", r.Err);
+            Assert.Single(r.Err.Trim().Split('\n'));
+            Assert.DoesNotContain(" at ", r.Err);
+        }
+        Assert.Contains("not a .NET assembly", Instrument(garbage).Err);
+        Assert.Contains("no such file", Instrument(Path.Combine(dir, "missing.dll")).Err);
+        Assert.Equal(bytes, File.ReadAllBytes(garbage));
+    }
+
+    [Fact]
+    public void Instruments_once_then_reports_already_instrumented()
+    {
+        string output = Path.Combine(sample.Scratch("cli"), "out.dll");
+        var first = Instrument(sample.Original, output, [$"{SampleFixture.SamplesType}::Classify"]);
+        Assert.Equal(0, first.Code);
+        Assert.Matches(@"instrumented \d+ methods, \d+ probes", first.Out);
+        var again = Instrument(output);
+        Assert.Equal(0, again.Code);
+        Assert.Contains("already instrumented", again.Out);
+    }
+}

@@ -1,0 +1,59 @@
+using System.Reflection;
+using Fuzz.Coverage;
+using Fuzz.Instrumentation;
+using Fuzz.Targets.Mmu;
+using Fuzz.Tests.Model;
+using Mono.Cecil;
+using Xunit;
+
+namespace Fuzz.Tests.Instrumentation;
+
+/// <summary>The build instruments the model: the Fuzz.Targets.dll these tests run carries probes, raw/ does not.</summary>
+public class ModelCoverageTests
+{
+    private static readonly string Model = typeof(MmuRunner).Assembly.Location;
+
+    [Fact]
+    public void The_model_the_tests_load_is_instrumented_and_the_raw_copy_is_not()
+    {
+        var marker = typeof(MmuRunner).Assembly.GetCustomAttribute<InstrumentedAttribute>();
+        Assert.NotNull(marker);
+        Assert.True(marker.Probes > 500, $"{marker.Probes} probes");
+        Assert.True(Instrumenter.IsInstrumented(Model));
+        string raw = Path.Combine(AppContext.BaseDirectory, "raw", "Fuzz.Targets.dll");
+        Assert.True(File.Exists(raw), raw);
+        Assert.False(Instrumenter.IsInstrumented(raw));
+
+        var probed = Probes.ProbedMethods(Model);
+        Assert.Contains(probed, m => m.StartsWith("Fuzz.Targets.Mmu.Kvm/<", StringComparison.Ordinal) && m.EndsWith("::MoveNext", StringComparison.Ordinal));
+        Assert.DoesNotContain(probed, m => m.StartsWith("Fuzz.Targets.Mmu.Checker", StringComparison.Ordinal));
+        Assert.DoesNotContain(probed, m => m.StartsWith("Fuzz.Targets.Mmu.PteListHarness", StringComparison.Ordinal));
+        using var module = ModuleDefinition.ReadModule(Model);
+        Assert.Contains(module.GetTypes(), t => t.FullName.StartsWith("Fuzz.Targets.Mmu.Checker", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Programs_leave_coverage_and_different_programs_leave_different_maps()
+    {
+        var a = File.ReadAllBytes(Path.Combine(Corpus.Dir, "stale-fault.bin"));
+        var b = File.ReadAllBytes(Path.Combine(Corpus.Dir, "dirty-log.bin"));
+        byte[] Run(byte[] input) =>
+            IsolatedAssembly.Coverage(() => new MmuRunner(BugSet.None).Run(MmuTarget.Codec.Decode(input)));
+        Run(a);
+        Run(b);
+        var first = Run(a);
+        Assert.True(Probes.Cells(first).Count > 50, $"{Probes.Cells(first).Count} cells");
+        Assert.Equal(first, Run(a));
+        var other = Run(b);
+        Assert.NotEqual(Probes.Cells(first), Probes.Cells(other));
+    }
+
+    [Fact]
+    public void Without_a_map_probes_record_nothing()
+    {
+        Assert.Null(CoverageMap.Current);
+        new MmuRunner(BugSet.None).Run(MmuTarget.Codec.Decode([1, 2, 3, 4, 5, 6, 7, 8, 9]));
+        Assert.Null(CoverageMap.Current);
+        Assert.Throws<ArgumentException>(() => CoverageMap.Attach(new byte[100]));
+    }
+}
