@@ -24,6 +24,7 @@ public static class BenchCommand
         var seed = new Option<ulong>("--seed") { Description = "first seed", DefaultValueFactory = _ => 1 };
         var ops = new Option<int>("--ops") { Description = "operations per generated program", DefaultValueFactory = _ => DefaultOps };
         var outDir = new Option<DirectoryInfo?>("--out") { Description = "where --soak writes failing inputs and the JSON result" };
+        var breakdown = new Option<bool>("--breakdown") { Description = "with --throughput: replay the same inputs with each part of the feedback switched on in turn" };
         var bugs = BugOption.Create();
         var bugTimes = new Option<string?>("--bugs") { Description = "time to bug: fuzz each seeded variant (all, or ids separated by commas) from an empty corpus until it is first reported" };
         var trials = new Option<int>("--trials") { Description = "trials per variant and strategy for --bugs (distinct seeds)", DefaultValueFactory = _ => 5 };
@@ -31,7 +32,7 @@ public static class BenchCommand
         var workers = new Option<int>("--workers") { Description = "fuzz loops per trial for --bugs", DefaultValueFactory = _ => Environment.ProcessorCount };
         var strategies = new Option<string>("--strategy") { Description = "for --bugs: coverage, random, pct, or a comma list", DefaultValueFactory = _ => "coverage" };
         var cmd = new Command("bench", "Measure the fuzz loop against raw replay (--throughput), time to each seeded bug (--bugs), or soak the model (--soak N)")
-            { throughput, seconds, runs, soak, jobs, seed, ops, outDir, bugs, bugTimes, trials, cap, workers, strategies };
+            { throughput, breakdown, seconds, runs, soak, jobs, seed, ops, outDir, bugs, bugTimes, trials, cap, workers, strategies };
         cmd.SetAction((r, cancel) =>
         {
             if (!BugOption.TryParse(r.GetValue(bugs) ?? [], Console.Error, out var bugSet)) return Task.FromResult(2);
@@ -41,7 +42,7 @@ public static class BenchCommand
             if (r.GetValue(soak) > 0)
                 return Task.FromResult(Soak(r.GetValue(soak), r.GetValue(jobs), r.GetValue(seed), o, bugSet, r.GetValue(outDir), cancel));
             if (r.GetValue(throughput))
-                return Task.FromResult(Throughput(r.GetValue(seconds), Math.Max(1, r.GetValue(runs)), r.GetValue(seed), o, bugSet));
+                return Task.FromResult(Throughput(r.GetValue(seconds), Math.Max(1, r.GetValue(runs)), r.GetValue(seed), o, bugSet, r.GetValue(breakdown)));
             Console.Error.WriteLine("fuzz bench: give --throughput or --soak N");
             return Task.FromResult(2);
         });
@@ -68,7 +69,7 @@ public static class BenchCommand
     /// corpus) for a run, then a raw replay of exactly the inputs that run executed on the
     /// uninstrumented model with no feedback. The ratio of the two is the loop's overhead.
     /// </summary>
-    private static int Throughput(double seconds, int runs, ulong seed, int ops, BugSet bugs)
+    private static int Throughput(double seconds, int runs, ulong seed, int ops, BugSet bugs, bool breakdown)
     {
         var factory = new Fuzz.Targets.TargetFactory();
         var raw = Fuzz.Coordinator.Bench.RawTargets.Load().Create(MmuTarget.Name, bugs.Ids.ToList());
@@ -90,6 +91,7 @@ public static class BenchCommand
             double rawRate = rawExecs / rawT;
             results.Add((full, rawRate, steps / rawT, (double)steps / rawExecs));
             Console.WriteLine($"run {run + 1}: full loop {full,9:N0} execs/s | raw replay {rawRate,9:N0} execs/s | ratio {full / rawRate:F3} | {steps / rawT,12:N0} steps/s raw, {(double)steps / rawExecs:F1} steps/program | corpus {session.Corpus.Count}, ft {session.Features.Features}");
+            if (breakdown) Breakdown(factory, bugs, inputs, rawRate);
         }
         var byRatio = results.OrderBy(x => x.Full / x.Raw).ToList();
         var mid = byRatio[byRatio.Count / 2];
@@ -103,6 +105,33 @@ public static class BenchCommand
             perRun = results.Select(x => new { full = x.Full, raw = x.Raw, ratio = x.Full / x.Raw }),
         }));
         return 0;
+    }
+
+    /// <summary>Where the loop's time goes: the same inputs replayed with each part of the feedback switched on in turn.</summary>
+    private static void Breakdown(Fuzz.Targets.TargetFactory factory, BugSet bugs, List<byte[]> inputs, double rawRate)
+    {
+        var target = factory.Create(MmuTarget.Name, bugs.Ids.ToList());
+        var fb = new Fuzz.Engine.Feedback.Feedback();
+        var global = new Fuzz.Engine.Feedback.FeatureSet();
+        double Rate(bool edges, bool semantic, bool read)
+        {
+            Fuzz.Coverage.CoverageMap.Attach(edges ? fb.EdgeMap : null);
+            target.SemanticMap = semantic ? fb.SemanticMap : null;
+            var sw = Stopwatch.StartNew();
+            foreach (var d in inputs)
+            {
+                Fuzz.Coverage.CoverageMap.ResetPrev();
+                target.Execute(target.Codec.Decode(d));
+                if (read) fb.Read(global);
+            }
+            double r = inputs.Count / sw.Elapsed.TotalSeconds;
+            Fuzz.Coverage.CoverageMap.Attach(null);
+            target.SemanticMap = null;
+            fb.Clear();
+            return r;
+        }
+        string F(double r) => $"{r,9:N0} ({r / rawRate:F3})";
+        Console.WriteLine($"    instrumented, no map {F(Rate(false, false, false))} | + edge map {F(Rate(true, false, false))} | + read {F(Rate(true, false, true))} | + semantic {F(Rate(true, true, true))}");
     }
 
     private static (long Execs, double Seconds) RunLoop(FuzzLoop loop, double seconds, List<byte[]>? record)

@@ -15,6 +15,7 @@ public sealed class CorpusMerger
 {
     private readonly IFuzzTarget _target;
     private readonly Feedback.Feedback _feedback = new();
+    private static readonly FeatureSet Empty = new();
 
     public CorpusMerger(ITargetFactory factory, string target, IReadOnlyCollection<string> bugs)
     {
@@ -31,8 +32,8 @@ public sealed class CorpusMerger
         {
             CoverageMap.ResetPrev();
             var r = _target.Execute(_target.Codec.Decode(data));
-            _feedback.Read(new FeatureSet());
-            return r.Violation is null ? _feedback.Features.ToArray() : null;
+            _feedback.Read(Empty);
+            return r.Violation is null ? _feedback.FeatureIds() : null;
         }
         finally
         {

@@ -24,11 +24,11 @@ public sealed class CorpusStore
     public static string NameOf(ReadOnlySpan<byte> data) => Convert.ToHexStringLower(SHA256.HashData(data));
 
     /// <summary>Writes the input unless a file with its name exists; returns the name.</summary>
-    public string Add(ReadOnlySpan<byte> data)
+    public string Add(ReadOnlySpan<byte> data, bool durable = false)
     {
         string name = NameOf(data);
         string path = System.IO.Path.Combine(Dir, name);
-        if (!File.Exists(path)) AtomicFile.Write(path, data);
+        if (!File.Exists(path)) AtomicFile.Write(path, data, durable);
         return name;
     }
 

@@ -11,30 +11,38 @@ public static class CoverageMap
 {
     public const int Size = 65536;
 
-    [ThreadStatic] private static byte[]? t_map;
-    [ThreadStatic] private static int t_prev;
+    private sealed class State(byte[] map)
+    {
+        public readonly byte[] Map = map;
+        public int Prev;
+    }
+
+    // One thread-static read per probe: the map and the previous location live in one object.
+    [ThreadStatic] private static State? t_state;
 
     /// <summary>Attaches a map of <see cref="Size"/> bytes to the calling thread; null detaches.</summary>
     public static void Attach(byte[]? map)
     {
         if (map is not null && map.Length != Size)
             throw new ArgumentException($"a coverage map has {Size} bytes, not {map.Length}", nameof(map));
-        t_map = map;
-        t_prev = 0;
+        t_state = map is null ? null : new State(map);
     }
 
-    public static byte[]? Current => t_map;
+    public static byte[]? Current => t_state?.Map;
 
     /// <summary>Forgets the previous location; call at the start of each execution.</summary>
-    public static void ResetPrev() => t_prev = 0;
+    public static void ResetPrev()
+    {
+        if (t_state is { } s) s.Prev = 0;
+    }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Hit(int id)
     {
-        var m = t_map;
-        if (m is null) return;
-        int i = (id ^ t_prev) & 0xFFFF;
-        Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(m), i)++;
-        t_prev = id >> 1;
+        var s = t_state;
+        if (s is null) return;
+        int i = (id ^ s.Prev) & 0xFFFF;
+        Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(s.Map), i)++;
+        s.Prev = id >> 1;
     }
 }

@@ -3,64 +3,81 @@ using System.Numerics;
 namespace Fuzz.Engine.Feedback;
 
 /// <summary>
-/// The global feature set shared by every fuzz loop: a bit per feature. Feature ids are
-/// (map, cell, hit-count bucket): edges of the 64 KiB IL map, then the semantic map's cells.
-/// Reads are lock-free; adds take a lock, so "new" is decided once.
+/// The global feature set shared by every fuzz loop, AFL's "virgin map" turned around: one byte per
+/// map cell (the 64 KiB IL edge map, then the semantic map), one bit per hit-count bucket seen.
+/// A feature id is cell * 8 + bucket. Reads are lock-free; adds take a lock, so "new" is decided once.
 /// </summary>
 public sealed class FeatureSet
 {
     public const int EdgeMapSize = 1 << 16;
-    public const int SemanticBase = EdgeMapSize << 3;
-    public const int Capacity = SemanticBase + (SemanticFeatures.MapSize << 3);
+    public const int Cells = EdgeMapSize + SemanticFeatures.MapSize;
+    public const int Words = Cells / 8;
+    public const uint SemanticBase = EdgeMapSize << 3;
 
-    private readonly ulong[] _bits = new ulong[Capacity / 64];
-    private readonly ulong[] _edges = new ulong[EdgeMapSize / 64];
+    private readonly ulong[] _seen = new ulong[Words];
     private readonly Lock _lock = new();
-    private int _features, _edgeCount, _semanticCount;
+    private int _features, _edges, _semantic;
 
     public int Features => Volatile.Read(ref _features);
 
     /// <summary>Distinct IL edges (map cells) seen with any hit count.</summary>
-    public int Edges => Volatile.Read(ref _edgeCount);
+    public int Edges => Volatile.Read(ref _edges);
 
     /// <summary>Features from the semantic map (interleavings, switches, events, shapes).</summary>
-    public int Semantic => Volatile.Read(ref _semanticCount);
+    public int Semantic => Volatile.Read(ref _semantic);
 
-    public bool Contains(uint feature) => (Volatile.Read(ref _bits[feature >> 6]) & (1UL << (int)(feature & 63))) != 0;
+    /// <summary>True when <paramref name="bits"/> (classified counts of the 8 cells of word <paramref name="word"/>) has a bucket not seen yet.</summary>
+    public bool HasNew(int word, ulong bits) => (bits & ~Volatile.Read(ref _seen[word])) != 0;
 
-    /// <summary>Adds the features; returns how many were not there before.</summary>
-    public int Add(ReadOnlySpan<uint> features)
+    public bool Contains(uint feature) => (Volatile.Read(ref _seen[feature >> 6]) & (1UL << (int)(feature & 63))) != 0;
+
+    /// <summary>Adds classified words; returns how many features were not there before.</summary>
+    public int Add(ReadOnlySpan<int> words, ReadOnlySpan<ulong> bits)
     {
         int added = 0;
         lock (_lock)
         {
-            foreach (uint f in features)
+            for (int i = 0; i < words.Length; i++)
             {
-                ref ulong word = ref _bits[f >> 6];
-                ulong bit = 1UL << (int)(f & 63);
-                if ((word & bit) != 0) continue;
-                Volatile.Write(ref word, word | bit);
-                added++;
-                if (f < SemanticBase)
+                int w = words[i];
+                ulong old = _seen[w], fresh = bits[i] & ~old;
+                if (fresh == 0) continue;
+                Volatile.Write(ref _seen[w], old | fresh);
+                int n = BitOperations.PopCount(fresh);
+                added += n;
+                if (w < EdgeMapSize / 8)
                 {
-                    int edge = (int)(f >> 3);
-                    ref ulong e = ref _edges[edge >> 6];
-                    ulong ebit = 1UL << (edge & 63);
-                    if ((e & ebit) == 0) { e |= ebit; _edgeCount++; }
+                    for (int b = 0; b < 8; b++)
+                        if (((old >> (b * 8)) & 0xff) == 0 && ((fresh >> (b * 8)) & 0xff) != 0) _edges++;
                 }
-                else _semanticCount++;
+                else _semantic += n;
             }
             _features += added;
         }
         return added;
     }
 
-    /// <summary>Every feature present, in ascending order (for merge and replay drift).</summary>
+    /// <summary>Adds features by id; returns how many were new.</summary>
+    public int Add(ReadOnlySpan<uint> features)
+    {
+        Span<int> w = stackalloc int[1];
+        Span<ulong> b = stackalloc ulong[1];
+        int added = 0;
+        foreach (uint f in features)
+        {
+            w[0] = (int)(f >> 6);
+            b[0] = 1UL << (int)(f & 63);
+            added += Add(w, b);
+        }
+        return added;
+    }
+
+    /// <summary>Every feature present, in ascending order.</summary>
     public IEnumerable<uint> All()
     {
-        for (int w = 0; w < _bits.Length; w++)
+        for (int w = 0; w < _seen.Length; w++)
         {
-            ulong v = Volatile.Read(ref _bits[w]);
+            ulong v = Volatile.Read(ref _seen[w]);
             while (v != 0)
             {
                 int b = BitOperations.TrailingZeroCount(v);

@@ -29,7 +29,7 @@ public sealed class FuzzLoop
         _target.SemanticMap = _feedback.SemanticMap;
         _codec = _target.Codec;
         _vocab = _target.Vocabulary;
-        _mutator = new ProgramMutator(_vocab);
+        _mutator = new ProgramMutator(_vocab) { MaxOps = Math.Clamp(session.Options.MaxOps, 1, ProgramInput.MaxOps) };
         _rng = new SplitMix64(session.Options.Seed * 0x9E3779B97F4A7C15UL + (ulong)id + 1);
     }
 
@@ -123,9 +123,8 @@ public sealed class FuzzLoop
 
     private int Keep(ProgramInput program, ExecResult r, bool force)
     {
-        int fresh = _feedback.Read(_session.Features);
-        if (fresh == 0 && !force) return 0;
-        int added = _session.Features.Add(_feedback.Features);
+        if (!_feedback.Read(_session.Features) && !force) return 0;
+        int added = _session.Features.Add(_feedback.Words, _feedback.Bits);
         if (added == 0 && !force) return 0;
         _session.Accept(_codec.Encode(program.WithChoices(r.Schedule)), added, _execs, Id);
         return added;

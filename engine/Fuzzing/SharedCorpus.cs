@@ -4,18 +4,27 @@ namespace Fuzz.Engine.Fuzzing;
 public sealed record CorpusEntry(string Name, byte[] Data, int NewFeatures, long FoundAtExec);
 
 /// <summary>
-/// The in-memory corpus every fuzz loop picks from. Appends are rare and take a lock; readers see an
-/// immutable snapshot, so picking costs no lock.
+/// The in-memory corpus every fuzz loop picks from. Appends take a lock and grow the array by
+/// doubling; a reader takes the array and the count it may read, so picking costs no lock.
 /// </summary>
 public sealed class SharedCorpus
 {
-    private CorpusEntry[] _entries = [];
+    private sealed record View(CorpusEntry[] Entries, int Count);
+
+    private View _view = new(new CorpusEntry[64], 0);
     private readonly HashSet<string> _names = new(StringComparer.Ordinal);
     private readonly Lock _lock = new();
 
-    public int Count => Volatile.Read(ref _entries).Length;
+    public int Count => Volatile.Read(ref _view).Count;
 
-    public CorpusEntry[] Snapshot => Volatile.Read(ref _entries);
+    public ReadOnlySpan<CorpusEntry> Snapshot
+    {
+        get
+        {
+            var v = Volatile.Read(ref _view);
+            return v.Entries.AsSpan(0, v.Count);
+        }
+    }
 
     /// <summary>False when an input with the same name is already there.</summary>
     public bool Add(CorpusEntry e)
@@ -23,10 +32,11 @@ public sealed class SharedCorpus
         lock (_lock)
         {
             if (!_names.Add(e.Name)) return false;
-            var next = new CorpusEntry[_entries.Length + 1];
-            _entries.CopyTo(next, 0);
-            next[^1] = e;
-            Volatile.Write(ref _entries, next);
+            var v = _view;
+            var entries = v.Entries;
+            if (v.Count == entries.Length) Array.Resize(ref entries, entries.Length * 2);
+            entries[v.Count] = e;
+            Volatile.Write(ref _view, new View(entries, v.Count + 1));
             return true;
         }
     }

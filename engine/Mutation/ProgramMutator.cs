@@ -58,6 +58,9 @@ public sealed class ProgramMutator
 
     public ProgramCodec Codec { get; }
 
+    /// <summary>Operations a mutation may grow a program to (libFuzzer's -max_len, in operations).</summary>
+    public int MaxOps { get; init; } = ProgramInput.MaxOps;
+
     /// <summary>
     /// One mutation. The result is canonical and differs from the canonical form of
     /// <paramref name="input"/>. <paramref name="splice"/> is another corpus input, or empty when
@@ -167,7 +170,7 @@ public sealed class ProgramMutator
 
     private bool InsertOp(ref SplitMix64 rng)
     {
-        if (_program.OpCount >= ProgramInput.MaxOps) return false;
+        if (_program.OpCount >= MaxOps) return false;
         int at = rng.Below(_program.OpCount + 1);
         _program.InsertOp(at, RandomOp(ref rng, _program.Threads));
         return true;
@@ -192,7 +195,7 @@ public sealed class ProgramMutator
 
     private bool DuplicateOp(ref SplitMix64 rng)
     {
-        if (_program.OpCount == 0 || _program.OpCount >= ProgramInput.MaxOps) return false;
+        if (_program.OpCount == 0 || _program.OpCount >= MaxOps) return false;
         var op = _program.Ops[rng.Below(_program.OpCount)];
         _program.InsertOp(rng.Below(_program.OpCount + 1), op);
         return true;
@@ -287,7 +290,7 @@ public sealed class ProgramMutator
         if (rng.Below(2) == 0)
         {
             int i = rng.Below(_program.OpCount + 1), j = rng.Below(s.OpCount + 1);
-            int take = Math.Min(s.OpCount - j, ProgramInput.MaxOps - i);
+            int take = Math.Max(0, Math.Min(s.OpCount - j, MaxOps - i));
             Array.Copy(s.Ops, j, _program.Ops, i, take);
             _program.OpCount = i + take;
             if (rng.Below(2) == 0)

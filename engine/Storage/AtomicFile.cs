@@ -6,7 +6,8 @@ public static class AtomicFile
     public const string TempMarker = ".tmp-";
     private static long _sequence;
 
-    public static void Write(string path, ReadOnlySpan<byte> bytes)
+    /// <summary><paramref name="durable"/>: flush to the disk before the rename (survives power loss, not only a crash).</summary>
+    public static void Write(string path, ReadOnlySpan<byte> bytes, bool durable = true)
     {
         string tmp = $"{path}{TempMarker}{Environment.ProcessId}-{Interlocked.Increment(ref _sequence)}";
         try
@@ -14,7 +15,7 @@ public static class AtomicFile
             using (var fs = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
             {
                 fs.Write(bytes);
-                fs.Flush(flushToDisk: true);
+                fs.Flush(flushToDisk: durable);
             }
             File.Move(tmp, path, overwrite: true);
         }

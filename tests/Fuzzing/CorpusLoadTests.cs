@@ -41,7 +41,7 @@ public class CorpusLoadTests
 
             var load = CorpusStore.Load(dir, MmuTarget.Codec, MmuTarget.Vocabulary);
 
-            Assert.Equal(good.Select(CorpusStore.NameOf).Order(), load.Good.Select(g => Path.GetFileName(g.Path)).Order());
+            Assert.Equal(good.Select(g => CorpusStore.NameOf(g)).Order(), load.Good.Select(g => Path.GetFileName(g.Path)).Order());
             var reasons = load.Bad.ToDictionary(b => Path.GetFileName(b.Path), b => b.Reason);
             Assert.Equal(6, reasons.Count);
             Assert.StartsWith("empty", reasons["empty"]);
