@@ -58,8 +58,7 @@ internal static class BugOption
 {
     public static Option<string[]> Create() => new("--bug")
     {
-        Description = "switch on a seeded bug variant by id (repeatable; see `fuzz targets`)",
-        AllowMultipleArgumentsPerToken = true,
+        Description = "switch on a seeded bug variant by id (repeatable, or ids separated by commas; see `fuzz targets`)",
     };
 
     public static bool TryParse(string[] ids, TextWriter stderr, out BugSet bugs)

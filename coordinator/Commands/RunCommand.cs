@@ -22,19 +22,20 @@ public static class RunCommand
         var outDir = new Option<string>("--out") { Description = "work directory: corpus/<target>/, crashes/, stats.jsonl", DefaultValueFactory = _ => "fuzz-out" };
         var strategy = new Option<string>("--strategy") { Description = "coverage (mutate the corpus, schedule from the input), random (random programs and schedules), pct (random programs, PCT schedules)", DefaultValueFactory = _ => "coverage" };
         var seed = new Option<ulong>("--seed") { Description = "seed of the loops' random streams", DefaultValueFactory = _ => 1 };
+        var runs = new Option<long?>("--runs") { Description = "stop after this many executions (with --workers 1 the run is exactly reproducible from --seed)" };
         var merge = new Option<bool>("--merge") { Description = "do not fuzz: merge the --corpus directories into <out>/corpus/<target>, keeping a minimal subset with the same features (libFuzzer -merge=1)" };
         var budget = new Option<double>("--minimize-seconds") { Description = "time budget to minimise each new crash", DefaultValueFactory = _ => 30 };
         var bugs = BugOption.Create();
         var cmd = new Command("run", "Fuzz in one process: N loops sharing a corpus and feature set, crashes triaged and minimised")
-            { target, time, workers, corpus, outDir, strategy, seed, bugs, merge, budget };
+            { target, time, runs, workers, corpus, outDir, strategy, seed, bugs, merge, budget };
         cmd.SetAction((r, cancel) => Task.FromResult(Run(new RunArgs(
             r.GetValue(target)!, r.GetValue(time), r.GetValue(workers), r.GetValue(corpus) ?? [], r.GetValue(outDir)!,
-            r.GetValue(strategy)!, r.GetValue(seed), r.GetValue(bugs) ?? [], r.GetValue(merge), r.GetValue(budget)), Console.Out, Console.Error, cancel)));
+            r.GetValue(strategy)!, r.GetValue(seed), r.GetValue(bugs) ?? [], r.GetValue(merge), r.GetValue(budget), r.GetValue(runs)), Console.Out, Console.Error, cancel)));
         return cmd;
     }
 
     public sealed record RunArgs(
-        string Target, string? Time, int Workers, string[] Corpus, string Out, string Strategy, ulong Seed, string[] Bugs, bool Merge, double MinimizeSeconds);
+        string Target, string? Time, int Workers, string[] Corpus, string Out, string Strategy, ulong Seed, string[] Bugs, bool Merge, double MinimizeSeconds, long? Runs = null);
 
     public static bool TryParseDuration(string s, out TimeSpan d)
     {
@@ -133,7 +134,7 @@ public static class RunCommand
         };
         Console.CancelKeyPress += onCancel;
         var sw = Stopwatch.StartNew();
-        farm.Start();
+        farm.Start(a.Runs);
         long lastExecs = 0;
         double lastT = 0, nextPulse = 3;
         try
@@ -141,9 +142,10 @@ public static class RunCommand
             while (!stop.IsCancellationRequested)
             {
                 double remaining = limit is { } lim ? lim.TotalSeconds - sw.Elapsed.TotalSeconds : 1;
-                if (remaining <= 0) break;
-                stop.Token.WaitHandle.WaitOne(TimeSpan.FromSeconds(Math.Min(1, remaining)));
+                if (remaining <= 0 || farm.LoopsFinished) break;
+                stop.Token.WaitHandle.WaitOne(TimeSpan.FromSeconds(Math.Min(a.Runs is null ? 1 : 0.05, remaining)));
                 double now = sw.Elapsed.TotalSeconds;
+                if (now - lastT < 0.999) continue;
                 long execs = farm.Session.Execs;
                 rate = (execs - lastExecs) / Math.Max(1e-3, now - lastT);
                 lastExecs = execs;

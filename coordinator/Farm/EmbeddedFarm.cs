@@ -94,16 +94,20 @@ public sealed class EmbeddedFarm : IDisposable
         return bad;
     }
 
-    public void Start()
+    /// <summary>Starts the loops; with <paramref name="runs"/>, they stop after that many executions in all (split evenly).</summary>
+    public void Start(long? runs = null)
     {
         Triage?.Start();
         foreach (var loop in Session.Loops)
         {
-            var t = new Thread(() => loop.Run(_stop.Token)) { Name = $"fuzz loop {loop.Id}", IsBackground = true };
+            long share = runs is { } n ? n / Workers + (loop.Id < n % Workers ? 1 : 0) : long.MaxValue;
+            var t = new Thread(() => loop.Run(_stop.Token, loop.Execs + share)) { Name = $"fuzz loop {loop.Id}", IsBackground = true };
             _threads.Add(t);
             t.Start();
         }
     }
+
+    public bool LoopsFinished => _threads.All(t => !t.IsAlive);
 
     /// <summary>Stops the loops, then lets triage finish what is queued within <paramref name="drain"/>.</summary>
     public void Stop(TimeSpan drain)

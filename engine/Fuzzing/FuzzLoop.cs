@@ -54,13 +54,14 @@ public sealed class FuzzLoop
         return Keep(program, r, force: false);
     }
 
-    public void Run(CancellationToken cancel)
+    /// <summary>Fuzzes until cancelled or, with <paramref name="maxExecs"/>, until this loop has run that many inputs.</summary>
+    public void Run(CancellationToken cancel, long maxExecs = long.MaxValue)
     {
         CoverageMap.Attach(_feedback.EdgeMap);
         try
         {
-            while (!cancel.IsCancellationRequested)
-                for (int i = 0; i < 64; i++) One();
+            while (!cancel.IsCancellationRequested && _execs < maxExecs)
+                for (int i = 0; i < 64 && _execs < maxExecs; i++) One();
         }
         finally
         {

@@ -78,7 +78,10 @@ public sealed partial class Kvm
                 head = GfnToRmap(slot, gfn, level);
                 yield return KvmRmapLockReadonly(head);
                 rmapVal = self.Ret;
-                if (_bugs.LockedWalkerLockless) yield return ForEachRmapSpte(head, Age, "kvm_rmap_age_gfn_range_lockless");
+                // The lock was elided because the rmap was empty: there is nothing this walker may
+                // walk. Re-reading the head could find entries it holds no lock over.
+                if (rmapVal == 0 && !_bugs.LocklessRereadEmpty) { }
+                else if (_bugs.LockedWalkerLockless) yield return ForEachRmapSpte(head, Age, "kvm_rmap_age_gfn_range_lockless");
                 else yield return ForEachRmapSpteLockless(head, Age);
                 if (testOnly && young)
                 {

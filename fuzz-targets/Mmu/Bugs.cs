@@ -10,6 +10,7 @@ public static class Bugs
     public const string LockedWalkerLockless = "locked-walker-lockless";
     public const string TestAgeLeak = "test-age-leak";
     public const string YieldNoFlush = "yield-no-flush";
+    public const string LocklessRereadEmpty = "lockless-reread-empty";
 
     public static readonly IReadOnlyList<BugVariant> All =
     [
@@ -23,6 +24,8 @@ public static class Bugs
             "test-only aging returns \"young\" without releasing the rmap lock", 18),
         new(YieldNoFlush, "seed 001 patches 11-13 / seed 002 (__walk_slot_rmaps flush_on_yield)",
             "the rmap zap loop yields mmu_lock without flushing remote TLBs first", 12),
+        new(LocklessRereadEmpty, "seed 001 patches 19-21 as posted (kvm_rmap_age_gfn_range_lockless + for_each_rmap_spte_lockless); found by `fuzz run` on that code",
+            "after kvm_rmap_lock_readonly() elided the lock on an empty rmap, the lockless walker re-reads the head (rmap_get_first); a fault can fill the rmap meanwhile and a zap free its pte_list_desc while the walker, holding no lock, reads it", 7),
     ];
 
     public static BugVariant? Find(string id) => All.FirstOrDefault(b => b.Id == id);
@@ -46,6 +49,7 @@ public sealed class BugSet
         LockedWalkerLockless = _on.Contains(Bugs.LockedWalkerLockless);
         TestAgeLeak = _on.Contains(Bugs.TestAgeLeak);
         YieldNoFlush = _on.Contains(Bugs.YieldNoFlush);
+        LocklessRereadEmpty = _on.Contains(Bugs.LocklessRereadEmpty);
     }
 
     public static readonly BugSet None = new([]);
@@ -55,5 +59,6 @@ public sealed class BugSet
     public bool LockedWalkerLockless { get; }
     public bool TestAgeLeak { get; }
     public bool YieldNoFlush { get; }
+    public bool LocklessRereadEmpty { get; }
     public IEnumerable<string> Ids => _on.Order(StringComparer.Ordinal);
 }

@@ -4,8 +4,9 @@ public sealed partial class Kvm
 {
     /// <summary>
     /// KVM_MEM_LOG_DIRTY_PAGES turned on (KVM_MR_FLAGS_ONLY): publish the new slot, then
-    /// kvm_mmu_slot_apply_flags() → kvm_mmu_slot_remove_write_access() under mmu_lock, and flush
-    /// after dropping it (only W is cleared; MMU-writable stays, so that is allowed).
+    /// kvm_mmu_slot_apply_flags() → kvm_mmu_slot_remove_write_access() under mmu_lock, then an
+    /// unconditional flush: an SPTE that is MMU-writable but not W (e.g. access-tracked by aging,
+    /// which does not flush) may still be writable in a TLB, and the write-protect walk skips it.
     /// </summary>
     internal Co DirtyLogEnable(int id)
     {
@@ -28,19 +29,14 @@ public sealed partial class Kvm
 
     private Co KvmMmuSlotRemoveWriteAccess(ulong slot)
     {
-        var self = Self;
         ulong baseGfn = _mem.Read(slot + SBaseGfn * 8), npages = _mem.Read(slot + SNpages * 8);
         yield return WriteLockMmu();
         yield return WalkSlotRmaps(slot, head => RmapWriteProtect(head, ptProtect: false), baseGfn, baseGfn + npages - 1,
             canYield: true, flushOnYield: false, flush: false);
-        bool flush = self.Ret != 0;
         yield return null;
         WriteUnlockMmu();
-        if (flush)
-        {
-            yield return null;
-            FlushRemoteTlbs();                                 // kvm_flush_remote_tlbs_memslot()
-        }
+        yield return null;
+        FlushRemoteTlbs();                                     // kvm_flush_remote_tlbs_memslot()
     }
 
     /// <summary>

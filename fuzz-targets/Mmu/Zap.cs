@@ -18,9 +18,10 @@ public sealed partial class Kvm
             ulong first = GfnToRmap(slot, startGfn, level), last = GfnToRmap(slot, endGfn, level);
             for (ulong head = first; head <= last; head += 8)
             {
+                // One rmap is processed whole, however long it is; the bound applies between rmaps.
+                _check.OnZapStep();
                 yield return fn(head);
                 flush |= self.Ret != 0;
-                _check.OnZapStep();
                 if (!canYield) continue;
                 if (NeedResched || _mmuLock.Contended)
                 {
