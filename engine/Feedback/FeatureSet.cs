@@ -26,6 +26,10 @@ public sealed class FeatureSet
     /// <summary>Features from the semantic map (interleavings, switches, events, shapes).</summary>
     public int Semantic => Volatile.Read(ref _semantic);
 
+    /// <summary>The seen map as vectors of four words, for a lock-free scan (a racy read only delays "new" to the next look).</summary>
+    public ReadOnlySpan<System.Runtime.Intrinsics.Vector256<ulong>> Vectors =>
+        System.Runtime.InteropServices.MemoryMarshal.Cast<ulong, System.Runtime.Intrinsics.Vector256<ulong>>(_seen.AsSpan());
+
     /// <summary>True when <paramref name="bits"/> (classified counts of the 8 cells of word <paramref name="word"/>) has a bucket not seen yet.</summary>
     public bool HasNew(int word, ulong bits) => (bits & ~Volatile.Read(ref _seen[word])) != 0;
 

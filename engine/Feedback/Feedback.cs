@@ -1,6 +1,8 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Fuzz.Engine.Feedback;
 
@@ -14,9 +16,12 @@ public sealed class Feedback
     public byte[] EdgeMap { get; } = new byte[FeatureSet.EdgeMapSize];
     public byte[] SemanticMap { get; } = new byte[SemanticFeatures.MapSize];
 
-    private int[] _words = new int[1024];
-    private ulong[] _bits = new ulong[1024];
-    private int _count;
+    private int[] _vectorIndex = new int[512];
+    private Vector256<ulong>[] _vectorBits = new Vector256<ulong>[512];
+    private int _vectors;
+    private int[] _words = new int[2048];
+    private ulong[] _bits = new ulong[2048];
+    private int _count = -1;
 
     /// <summary>AFL's buckets as one bit each: 1, 2, 3, 4-7, 8-15, 16-31, 32-127, 128-255.</summary>
     public static int Bucket(byte count) => count switch
@@ -30,30 +35,66 @@ public sealed class Feedback
         _ => 7,
     };
 
-    private static readonly ushort[] Class16 = BuildClass16();
+    private static readonly byte[] Class8 = Enumerable.Range(0, 256).Select(c => (byte)(c == 0 ? 0 : 1 << Bucket((byte)c))).ToArray();
 
-    private static ushort[] BuildClass16()
+    // pshufb tables: counts 0..15 by the low nibble, 16..255 by the high nibble.
+    private static readonly Vector256<byte> LowNibble = Vector256.Create(Class8.AsSpan(0, 16).ToArray().Concat(Class8.AsSpan(0, 16).ToArray()).ToArray());
+    private static readonly Vector256<byte> HighNibble = Vector256.Create(Enumerable.Range(0, 32).Select(i => (i & 15) == 0 ? (byte)0 : Class8[(i & 15) << 4]).ToArray());
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<byte> Classify(Vector256<byte> v, Vector256<byte> low, Vector256<byte> high)
     {
-        var t = new ushort[65536];
-        for (int x = 0; x < 65536; x++)
-        {
-            int lo = Bucket((byte)x), hi = Bucket((byte)(x >> 8));
-            t[x] = (ushort)((lo < 0 ? 0 : 1 << lo) | ((hi < 0 ? 0 : 1 << hi) << 8));
-        }
-        return t;
+        if (!Avx2.IsSupported) return ClassifyScalar(v);
+        var lo = Avx2.Shuffle(low, v & Vector256.Create((byte)0x0f));
+        var hi = Avx2.Shuffle(high, Vector256.ShiftRightLogical(v.AsUInt16(), 4).AsByte() & Vector256.Create((byte)0x0f));
+        return Vector256.ConditionalSelect(Vector256.LessThan(v, Vector256.Create((byte)16)), lo, hi);
     }
 
-    private static ulong Classify(ulong v) =>
-        Class16[(int)(v & 0xffff)] | ((ulong)Class16[(int)((v >> 16) & 0xffff)] << 16) |
-        ((ulong)Class16[(int)((v >> 32) & 0xffff)] << 32) | ((ulong)Class16[(int)(v >> 48)] << 48);
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static Vector256<byte> ClassifyScalar(Vector256<byte> v)
+    {
+        Span<byte> b = stackalloc byte[32];
+        v.CopyTo(b);
+        for (int i = 0; i < 32; i++) b[i] = Class8[b[i]];
+        return Vector256.Create<byte>(b);
+    }
 
     /// <summary>The classified words of the last <see cref="Read"/> (word index into the global set, bucket bits).</summary>
-    public ReadOnlySpan<int> Words => _words.AsSpan(0, _count);
-    public ReadOnlySpan<ulong> Bits => _bits.AsSpan(0, _count);
+    public ReadOnlySpan<int> Words
+    {
+        get { Expand(); return _words.AsSpan(0, _count); }
+    }
+
+    public ReadOnlySpan<ulong> Bits
+    {
+        get { Expand(); return _bits.AsSpan(0, _count); }
+    }
+
+    /// <summary>The nonzero classified vectors as (word, bits) pairs; done only when someone asks (a new input).</summary>
+    private void Expand()
+    {
+        if (_count >= 0) return;
+        if (_words.Length < _vectors * 4)
+        {
+            _words = new int[_vectors * 4];
+            _bits = new ulong[_vectors * 4];
+        }
+        int n = 0;
+        for (int i = 0; i < _vectors; i++)
+            for (int k = 0; k < 4; k++)
+            {
+                ulong b = _vectorBits[i].GetElement(k);
+                if (b == 0) continue;
+                _words[n] = _vectorIndex[i] * 4 + k;
+                _bits[n++] = b;
+            }
+        _count = n;
+    }
 
     /// <summary>The feature ids of the last <see cref="Read"/>, ascending.</summary>
     public uint[] FeatureIds()
     {
+        Expand();
         var ids = new List<uint>();
         for (int i = 0; i < _count; i++)
         {
@@ -71,9 +112,10 @@ public sealed class Feedback
     /// <summary>Classifies this execution's maps, clears them, and tells whether anything is new to <paramref name="global"/>.</summary>
     public bool Read(FeatureSet global)
     {
-        _count = 0;
+        _count = -1;
+        _vectors = 0;
         bool fresh = Scan(EdgeMap, 0, global);
-        fresh |= Scan(SemanticMap, FeatureSet.EdgeMapSize / 8, global);
+        fresh |= Scan(SemanticMap, FeatureSet.EdgeMapSize / 32, global);
         return fresh;
     }
 
@@ -83,30 +125,27 @@ public sealed class Feedback
         Array.Clear(SemanticMap);
     }
 
-    private bool Scan(byte[] map, int wordBase, FeatureSet global)
+    private bool Scan(byte[] map, int vectorBase, FeatureSet global)
     {
-        bool fresh = false;
-        var words = MemoryMarshal.Cast<byte, ulong>(map.AsSpan());
-        var vectors = MemoryMarshal.Cast<byte, Vector256<ulong>>(map.AsSpan());
+        var fresh = Vector256<ulong>.Zero;
+        var seen = global.Vectors;
+        Vector256<byte> low = LowNibble, high = HighNibble;
+        var vectors = MemoryMarshal.Cast<byte, Vector256<byte>>(map.AsSpan());
         for (int v = 0; v < vectors.Length; v++)
         {
-            if (vectors[v] == Vector256<ulong>.Zero) continue;
-            for (int w = v * 4; w < v * 4 + 4; w++)
+            var raw = vectors[v];
+            if (raw == Vector256<byte>.Zero) continue;
+            vectors[v] = Vector256<byte>.Zero;
+            var c = Classify(raw, low, high).AsUInt64();
+            if (_vectors == _vectorIndex.Length)
             {
-                ulong raw = words[w];
-                if (raw == 0) continue;
-                words[w] = 0;
-                ulong c = Classify(raw);
-                if (_count == _words.Length)
-                {
-                    Array.Resize(ref _words, _count * 2);
-                    Array.Resize(ref _bits, _count * 2);
-                }
-                _words[_count] = wordBase + w;
-                _bits[_count++] = c;
-                if (!fresh && global.HasNew(wordBase + w, c)) fresh = true;
+                Array.Resize(ref _vectorIndex, _vectors * 2);
+                Array.Resize(ref _vectorBits, _vectors * 2);
             }
+            _vectorIndex[_vectors] = vectorBase + v;
+            _vectorBits[_vectors++] = c;
+            fresh |= Vector256.AndNot(c, seen[vectorBase + v]);
         }
-        return fresh;
+        return fresh != Vector256<ulong>.Zero;
     }
 }
