@@ -110,28 +110,30 @@ public static class BenchCommand
     /// <summary>Where the loop's time goes: the same inputs replayed with each part of the feedback switched on in turn.</summary>
     private static void Breakdown(Fuzz.Targets.TargetFactory factory, BugSet bugs, List<byte[]> inputs, double rawRate)
     {
-        var target = factory.Create(MmuTarget.Name, bugs.Ids.ToList());
-        var fb = new Fuzz.Engine.Feedback.Feedback();
+        var context = TargetContext.Load(factory);
+        var target = context.Factory.Create(MmuTarget.Name, bugs.Ids.ToList());
+        var fb = new Fuzz.Engine.Feedback.Feedback(context.EdgeMap, context.EdgeLines);
         var global = new Fuzz.Engine.Feedback.FeatureSet();
-        double Rate(bool edges, bool semantic, bool read)
+        long readTicks = 0, nz = 0;
+        double Rate(bool _, bool semantic, bool read)
         {
-            Fuzz.Coverage.CoverageMap.Attach(edges ? fb.EdgeMap : null);
+            readTicks = 0; nz = 0;
             target.SemanticMap = semantic ? fb.SemanticMap : null;
             var sw = Stopwatch.StartNew();
             foreach (var d in inputs)
             {
-                Fuzz.Coverage.CoverageMap.ResetPrev();
+                context.ResetPrev();
                 target.Execute(target.Codec.Decode(d));
-                if (read) fb.Read(global);
+                if (read) { long t0 = Stopwatch.GetTimestamp(); fb.Read(global); readTicks += Stopwatch.GetTimestamp() - t0; nz += fb.Words.Length; }
             }
             double r = inputs.Count / sw.Elapsed.TotalSeconds;
-            Fuzz.Coverage.CoverageMap.Attach(null);
+            if (read) Console.WriteLine($"      read: {readTicks * 1e6 / Stopwatch.Frequency / inputs.Count:F2} us/exec, {nz / inputs.Count} nonzero words");
             target.SemanticMap = null;
             fb.Clear();
             return r;
         }
         string F(double r) => $"{r,9:N0} ({r / rawRate:F3})";
-        Console.WriteLine($"    instrumented, no map {F(Rate(false, false, false))} | + edge map {F(Rate(true, false, false))} | + read {F(Rate(true, false, true))} | + semantic {F(Rate(true, true, true))}");
+        Console.WriteLine($"    instrumented, edges counted {F(Rate(true, false, false))} | + map read {F(Rate(true, false, true))} | + semantic features {F(Rate(true, true, true))}");
     }
 
     private static (long Execs, double Seconds) RunLoop(FuzzLoop loop, double seconds, List<byte[]>? record)

@@ -1,4 +1,3 @@
-using Fuzz.Coverage;
 using Fuzz.Engine.Feedback;
 using Fuzz.Engine.Fuzzing;
 
@@ -14,31 +13,25 @@ public sealed record MergeResult(IReadOnlyList<byte[]> Added, int Features, int 
 public sealed class CorpusMerger
 {
     private readonly IFuzzTarget _target;
-    private readonly Feedback.Feedback _feedback = new();
+    private readonly TargetContext _context;
+    private readonly Feedback.Feedback _feedback;
     private static readonly FeatureSet Empty = new();
 
     public CorpusMerger(ITargetFactory factory, string target, IReadOnlyCollection<string> bugs)
     {
-        _target = factory.Create(target, bugs);
+        _context = TargetContext.Load(factory);
+        _feedback = new Feedback.Feedback(_context.EdgeMap, _context.EdgeLines);
+        _target = _context.Factory.Create(target, bugs);
         _target.SemanticMap = _feedback.SemanticMap;
     }
 
     /// <summary>The features one input covers, or null if it breaks an invariant.</summary>
     public uint[]? FeaturesOf(ReadOnlySpan<byte> data)
     {
-        var saved = CoverageMap.Current;
-        CoverageMap.Attach(_feedback.EdgeMap);
-        try
-        {
-            CoverageMap.ResetPrev();
-            var r = _target.Execute(_target.Codec.Decode(data));
-            _feedback.Read(Empty);
-            return r.Violation is null ? _feedback.FeatureIds() : null;
-        }
-        finally
-        {
-            CoverageMap.Attach(saved);
-        }
+        _context.ResetPrev();
+        var r = _target.Execute(_target.Codec.Decode(data));
+        _feedback.Read(Empty);
+        return r.Violation is null ? _feedback.FeatureIds() : null;
     }
 
     public MergeResult Merge(IEnumerable<byte[]> existing, IEnumerable<byte[]> candidates)

@@ -5,44 +5,48 @@ namespace Fuzz.Coverage;
 
 /// <summary>
 /// The AFL-style edge map written by instrumented code: <c>map[id ^ prev]++; prev = id &gt;&gt; 1</c>.
-/// Each fuzz loop thread attaches its own map; threads without one pay a thread-static read per probe.
+/// The map is a plain static, so a probe costs a few instructions and no thread-local lookup. Each
+/// fuzz loop runs its own copy of the instrumented assembly and of this one in its own load
+/// context, and so has its own map; where no map is attached, probes only test for null.
 /// </summary>
 public static class CoverageMap
 {
     public const int Size = 65536;
+    public const int LineBytes = 64;
 
-    private sealed class State(byte[] map)
-    {
-        public readonly byte[] Map = map;
-        public int Prev;
-    }
+    private static byte[]? s_map;
+    private static byte[] s_lines = new byte[Size / LineBytes];
+    private static int s_prev;
 
-    // One thread-static read per probe: the map and the previous location live in one object.
-    [ThreadStatic] private static State? t_state;
-
-    /// <summary>Attaches a map of <see cref="Size"/> bytes to the calling thread; null detaches.</summary>
-    public static void Attach(byte[]? map)
+    /// <summary>
+    /// Attaches a map of <see cref="Size"/> bytes for every thread of this load context; null detaches.
+    /// <paramref name="lines"/> (one byte per 64-byte line of the map) is set for every line a probe
+    /// touched, so a reader visits only those lines instead of the whole map.
+    /// </summary>
+    public static void Attach(byte[]? map, byte[]? lines = null)
     {
         if (map is not null && map.Length != Size)
             throw new ArgumentException($"a coverage map has {Size} bytes, not {map.Length}", nameof(map));
-        t_state = map is null ? null : new State(map);
+        if (lines is not null && lines.Length != Size / LineBytes)
+            throw new ArgumentException($"a line map has {Size / LineBytes} bytes, not {lines.Length}", nameof(lines));
+        s_lines = lines ?? new byte[Size / LineBytes];
+        s_map = map;
+        s_prev = 0;
     }
 
-    public static byte[]? Current => t_state?.Map;
+    public static byte[]? Current => s_map;
 
     /// <summary>Forgets the previous location; call at the start of each execution.</summary>
-    public static void ResetPrev()
-    {
-        if (t_state is { } s) s.Prev = 0;
-    }
+    public static void ResetPrev() => s_prev = 0;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Hit(int id)
     {
-        var s = t_state;
-        if (s is null) return;
-        int i = (id ^ s.Prev) & 0xFFFF;
-        Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(s.Map), i)++;
-        s.Prev = id >> 1;
+        var m = s_map;
+        if (m is null) return;
+        int i = (id ^ s_prev) & 0xFFFF;
+        Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(m), i)++;
+        Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(s_lines), i >> 6) = 1;
+        s_prev = id >> 1;
     }
 }

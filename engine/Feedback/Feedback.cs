@@ -13,7 +13,18 @@ namespace Fuzz.Engine.Feedback;
 /// </summary>
 public sealed class Feedback
 {
-    public byte[] EdgeMap { get; } = new byte[FeatureSet.EdgeMapSize];
+    /// <param name="edgeLines">one byte per 64-byte line of the edge map, set by the probes; null = scan the whole map</param>
+    public Feedback(byte[]? edgeMap = null, byte[]? edgeLines = null)
+    {
+        if (edgeMap is not null && edgeMap.Length != FeatureSet.EdgeMapSize) throw new ArgumentException("edge map size");
+        if (edgeLines is not null && edgeLines.Length != FeatureSet.EdgeMapSize / 64) throw new ArgumentException("edge line map size");
+        EdgeMap = edgeMap ?? new byte[FeatureSet.EdgeMapSize];
+        _edgeLines = edgeLines;
+    }
+
+    private readonly byte[]? _edgeLines;
+
+    public byte[] EdgeMap { get; }
     public byte[] SemanticMap { get; } = new byte[SemanticFeatures.MapSize];
 
     private int[] _vectorIndex = new int[512];
@@ -114,7 +125,7 @@ public sealed class Feedback
     {
         _count = -1;
         _vectors = 0;
-        bool fresh = Scan(EdgeMap, 0, global);
+        bool fresh = _edgeLines is { } lines ? ScanLines(EdgeMap, lines, global) : Scan(EdgeMap, 0, global);
         fresh |= Scan(SemanticMap, FeatureSet.EdgeMapSize / 32, global);
         return fresh;
     }
@@ -122,7 +133,45 @@ public sealed class Feedback
     public void Clear()
     {
         Array.Clear(EdgeMap);
+        if (_edgeLines is not null) Array.Clear(_edgeLines);
         Array.Clear(SemanticMap);
+    }
+
+    /// <summary>Visits only the 64-byte lines the probes marked; the untouched rest of the map is never read.</summary>
+    private bool ScanLines(byte[] map, byte[] lines, FeatureSet global)
+    {
+        var fresh = Vector256<ulong>.Zero;
+        var seen = global.Vectors;
+        Vector256<byte> low = LowNibble, high = HighNibble;
+        var vectors = MemoryMarshal.Cast<byte, Vector256<byte>>(map.AsSpan());
+        var lineWords = MemoryMarshal.Cast<byte, ulong>(lines.AsSpan());
+        for (int w = 0; w < lineWords.Length; w++)
+        {
+            ulong marks = lineWords[w];
+            if (marks == 0) continue;
+            lineWords[w] = 0;
+            while (marks != 0)
+            {
+                int line = w * 8 + (BitOperations.TrailingZeroCount(marks) >> 3);
+                marks &= ~(0xffUL << ((BitOperations.TrailingZeroCount(marks) >> 3) << 3));
+                for (int v = line * 2; v < line * 2 + 2; v++)
+                {
+                    var raw = vectors[v];
+                    if (raw == Vector256<byte>.Zero) continue;
+                    vectors[v] = Vector256<byte>.Zero;
+                    var c = Classify(raw, low, high).AsUInt64();
+                    if (_vectors == _vectorIndex.Length)
+                    {
+                        Array.Resize(ref _vectorIndex, _vectors * 2);
+                        Array.Resize(ref _vectorBits, _vectors * 2);
+                    }
+                    _vectorIndex[_vectors] = v;
+                    _vectorBits[_vectors++] = c;
+                    fresh |= Vector256.AndNot(c, seen[v]);
+                }
+            }
+        }
+        return fresh != Vector256<ulong>.Zero;
     }
 
     private bool Scan(byte[] map, int vectorBase, FeatureSet global)

@@ -1,4 +1,3 @@
-using Fuzz.Coverage;
 using Fuzz.Engine.Input;
 using Fuzz.Engine.Mutation;
 using Fuzz.Engine.Scheduling;
@@ -16,7 +15,8 @@ public sealed class FuzzLoop
     private readonly ProgramCodec _codec;
     private readonly Vocabulary _vocab;
     private readonly ProgramMutator _mutator;
-    private readonly Feedback.Feedback _feedback = new();
+    private readonly TargetContext _context;
+    private readonly Feedback.Feedback _feedback;
     private readonly List<MutationKind> _applied = new(8);
     private SplitMix64 _rng;
     private long _execs;
@@ -25,7 +25,9 @@ public sealed class FuzzLoop
     {
         _session = session;
         Id = id;
-        _target = session.Factory.Create(session.Options.Target, session.Options.Bugs);
+        _context = TargetContext.Load(session.Factory);
+        _feedback = new Feedback.Feedback(_context.EdgeMap, _context.EdgeLines);
+        _target = _context.Factory.Create(session.Options.Target, session.Options.Bugs);
         _target.SemanticMap = _feedback.SemanticMap;
         _codec = _target.Codec;
         _vocab = _target.Vocabulary;
@@ -42,7 +44,6 @@ public sealed class FuzzLoop
     /// <summary>Runs one input outside the mutation loop (seeds, merge); returns the features it added.</summary>
     public int RunSeed(byte[] data)
     {
-        CoverageMap.Attach(_feedback.EdgeMap);
         var program = _codec.Decode(data);
         var r = Execute(program, null);
         if (r.Violation is not null)
@@ -57,16 +58,8 @@ public sealed class FuzzLoop
     /// <summary>Fuzzes until cancelled or, with <paramref name="maxExecs"/>, until this loop has run that many inputs.</summary>
     public void Run(CancellationToken cancel, long maxExecs = long.MaxValue)
     {
-        CoverageMap.Attach(_feedback.EdgeMap);
-        try
-        {
-            while (!cancel.IsCancellationRequested && _execs < maxExecs)
-                for (int i = 0; i < 64 && _execs < maxExecs; i++) One();
-        }
-        finally
-        {
-            CoverageMap.Attach(null);
-        }
+        while (!cancel.IsCancellationRequested && _execs < maxExecs)
+            for (int i = 0; i < 64 && _execs < maxExecs; i++) One();
     }
 
     private void One()
@@ -116,7 +109,7 @@ public sealed class FuzzLoop
 
     private ExecResult Execute(ProgramInput program, IScheduleStrategy? strategy)
     {
-        CoverageMap.ResetPrev();
+        _context.ResetPrev();
         var r = _target.Execute(program, strategy);
         _execs++;
         return r;

@@ -37,7 +37,7 @@ public class InstrumentedSampleTests(SampleFixture sample) : IClassFixture<Sampl
                 string expected = IsolatedAssembly.Outcome(before, x);
                 Assert.Equal(expected, IsolatedAssembly.Outcome(after, x));
                 string withMap = "";
-                IsolatedAssembly.Coverage(() => withMap = IsolatedAssembly.Outcome(after, x));
+                instrumented.Coverage(() => withMap = IsolatedAssembly.Outcome(after, x));
                 Assert.Equal(expected, withMap);
                 if (expected.StartsWith("threw", StringComparison.Ordinal)) threw.Add(expected[..expected.IndexOf(':')]);
             }
@@ -154,9 +154,9 @@ public class InstrumentedSampleTests(SampleFixture sample) : IClassFixture<Sampl
         var m = instrumented.Method(Samples, method);
         IsolatedAssembly.Outcome(m, a);
         IsolatedAssembly.Outcome(m, b);
-        var first = IsolatedAssembly.Coverage(() => IsolatedAssembly.Outcome(m, a));
-        var second = IsolatedAssembly.Coverage(() => IsolatedAssembly.Outcome(m, a));
-        var other = IsolatedAssembly.Coverage(() => IsolatedAssembly.Outcome(m, b));
+        var first = instrumented.Coverage(() => IsolatedAssembly.Outcome(m, a));
+        var second = instrumented.Coverage(() => IsolatedAssembly.Outcome(m, a));
+        var other = instrumented.Coverage(() => IsolatedAssembly.Outcome(m, b));
         Assert.NotEmpty(Probes.Cells(first));
         Assert.NotEmpty(Probes.Cells(other));
         Assert.Equal(first, second);
@@ -178,8 +178,8 @@ public class InstrumentedSampleTests(SampleFixture sample) : IClassFixture<Sampl
                 IsolatedAssembly.Outcome(m1, x);
                 IsolatedAssembly.Outcome(m2, x);
                 Assert.Equal(
-                    IsolatedAssembly.Coverage(() => IsolatedAssembly.Outcome(m1, x)),
-                    IsolatedAssembly.Coverage(() => IsolatedAssembly.Outcome(m2, x)));
+                    one.Coverage(() => IsolatedAssembly.Outcome(m1, x)),
+                    two.Coverage(() => IsolatedAssembly.Outcome(m2, x)));
             }
         }
     }

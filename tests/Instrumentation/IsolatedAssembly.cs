@@ -5,8 +5,8 @@ using Fuzz.Coverage;
 namespace Fuzz.Tests.Instrumentation;
 
 /// <summary>
-/// One assembly in its own collectible load context. Fuzz.Coverage comes from the default context,
-/// so probes write to the map the test attaches.
+/// One assembly in its own collectible load context, with its own copy of Fuzz.Coverage, so its
+/// probes write to the map attached in that context and nowhere else.
 /// </summary>
 internal sealed class IsolatedAssembly : IDisposable
 {
@@ -38,19 +38,20 @@ internal sealed class IsolatedAssembly : IDisposable
         }
     }
 
-    /// <summary>The map one call leaves behind on this thread.</summary>
-    public static byte[] Coverage(Action run)
+    /// <summary>The map one call leaves behind in this assembly's context.</summary>
+    public byte[] Coverage(Action run)
     {
         var map = new byte[CoverageMap.Size];
-        CoverageMap.Attach(map);
+        var type = _context.LoadFromAssemblyName(typeof(CoverageMap).Assembly.GetName()).GetType(typeof(CoverageMap).FullName!, throwOnError: true)!;
+        var attach = type.GetMethod(nameof(CoverageMap.Attach))!;
+        attach.Invoke(null, [map, null]);
         try
         {
-            CoverageMap.ResetPrev();
             run();
         }
         finally
         {
-            CoverageMap.Attach(null);
+            attach.Invoke(null, [null, null]);
         }
         return map;
     }
@@ -61,7 +62,7 @@ internal sealed class IsolatedAssembly : IDisposable
     {
         protected override Assembly? Load(AssemblyName name)
         {
-            if (name.Name == typeof(CoverageMap).Assembly.GetName().Name) return null;
+            if (name.Name == typeof(CoverageMap).Assembly.GetName().Name) return LoadFromAssemblyPath(typeof(CoverageMap).Assembly.Location);
             string candidate = Path.Combine(directory, name.Name + ".dll");
             return File.Exists(candidate) ? LoadFromAssemblyPath(candidate) : null;
         }

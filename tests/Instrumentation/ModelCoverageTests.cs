@@ -1,5 +1,6 @@
 using System.Reflection;
 using Fuzz.Coverage;
+using Fuzz.Engine.Fuzzing;
 using Fuzz.Instrumentation;
 using Fuzz.Targets.Mmu;
 using Fuzz.Tests.Model;
@@ -37,8 +38,16 @@ public class ModelCoverageTests
     {
         var a = File.ReadAllBytes(Path.Combine(Corpus.Dir, "stale-fault.bin"));
         var b = File.ReadAllBytes(Path.Combine(Corpus.Dir, "dirty-log.bin"));
-        byte[] Run(byte[] input) =>
-            IsolatedAssembly.Coverage(() => new MmuRunner(BugSet.None).Run(MmuTarget.Codec.Decode(input)));
+        var context = TargetContext.Load(new Fuzz.Targets.TargetFactory());
+        var target = context.Factory.Create(MmuTarget.Name, []);
+        byte[] Run(byte[] input)
+        {
+            context.ResetPrev();
+            target.Execute(target.Codec.Decode(input));
+            var map = context.EdgeMap.ToArray();
+            Array.Clear(context.EdgeMap);
+            return map;
+        }
         Run(a);
         Run(b);
         var first = Run(a);
@@ -49,11 +58,15 @@ public class ModelCoverageTests
     }
 
     [Fact]
-    public void Without_a_map_probes_record_nothing()
+    public void Each_load_context_has_its_own_map()
     {
-        Assert.Null(CoverageMap.Current);
-        new MmuRunner(BugSet.None).Run(MmuTarget.Codec.Decode([1, 2, 3, 4, 5, 6, 7, 8, 9]));
-        Assert.Null(CoverageMap.Current);
+        var a = TargetContext.Load(new Fuzz.Targets.TargetFactory());
+        var b = TargetContext.Load(new Fuzz.Targets.TargetFactory());
+        var before = b.EdgeMap.ToArray();
+        a.Factory.Create(MmuTarget.Name, []).Execute(MmuTarget.Codec.Decode(File.ReadAllBytes(Path.Combine(Corpus.Dir, "dirty-log.bin"))));
+        Assert.Contains(a.EdgeMap, c => c != 0);
+        Assert.Contains(a.EdgeLines, c => c != 0);
+        Assert.Equal(before, b.EdgeMap);
         Assert.Throws<ArgumentException>(() => CoverageMap.Attach(new byte[100]));
     }
 }
