@@ -12,9 +12,18 @@ public static class ReproCommand
     {
         var input = new Argument<FileInfo>("input-file") { Description = "the program to replay (any bytes are a valid program)" };
         var trace = new Option<bool>("--trace") { Description = "print the per-thread timeline" };
+        var target = new Option<string>("--target") { Description = "fuzz target", DefaultValueFactory = _ => MmuTarget.Name };
         var bugs = BugOption.Create();
-        var cmd = new Command("repro", "Replay one input exactly and report the verdict") { input, trace, bugs };
-        cmd.SetAction(r => Run(r.GetValue(input)!, r.GetValue(trace), r.GetValue(bugs) ?? [], Console.Out, Console.Error));
+        var cmd = new Command("repro", "Replay one input exactly and report the verdict") { input, trace, target, bugs };
+        cmd.SetAction(r =>
+        {
+            if (r.GetValue(target) != MmuTarget.Name)
+            {
+                Console.Error.WriteLine($"fuzz repro: unknown target '{r.GetValue(target)}' (see `fuzz targets`)");
+                return 2;
+            }
+            return Run(r.GetValue(input)!, r.GetValue(trace), r.GetValue(bugs) ?? [], Console.Out, Console.Error);
+        });
         return cmd;
     }
 
