@@ -80,6 +80,11 @@ public sealed class FuzzLoop
                 var pick = corpus[PickIndex(corpus.Length)];
                 var data = _mutator.MutateStacked(pick.Data, corpus[_rng.Below(corpus.Length)].Data, ref _rng, opts.MaxMutations, _applied);
                 program = _codec.Decode(data);
+                if (program.Ops.Length > _mutator.MaxOps)
+                {
+                    program = new ProgramInput(program.Threads, program.Config, program.Ops[.._mutator.MaxOps], program.Choices);
+                    data = _codec.Encode(program);
+                }
                 Recorder?.Add(data);
             }
         }

@@ -27,6 +27,9 @@ public sealed class RwLock
     public int WriteHolder { get; private set; } = -1;
     public long AcquiredAtStep { get; private set; }
 
+    /// <summary>The write holder's own step count when it took the lock (a descheduled holder makes no progress).</summary>
+    public long AcquiredAtOwnStep { get; private set; }
+
     public void Reset()
     {
         WriteHolder = -1;
@@ -50,6 +53,7 @@ public sealed class RwLock
                 mem.Write(Addr, Writer);
                 WriteHolder = self.Id;
                 AcquiredAtStep = _machine.Step;
+                AcquiredAtOwnStep = self.Steps;
                 if (_lastReleaser >= 0 && _lastReleaser != self.Id) _machine.Event(1, Addr, _lastReleaser);
                 yield break;
             }

@@ -23,6 +23,9 @@ public sealed class Actor
     public string Name { get; }
     public bool Finished => _depth == 0;
 
+    /// <summary>Steps this actor has run (its own progress, as opposed to the machine's clock).</summary>
+    public long Steps { get; internal set; }
+
     /// <summary>Return register of the last completed call.</summary>
     public ulong Ret;
 

@@ -161,6 +161,7 @@ public sealed class Machine
             Memory.Accessor = actor.Id;
             Memory.AccessorRole = actor.Role;
             Step++;
+            actor.Steps++;
             EventHash = (EventHash ^ (uint)(actor.Id + 1)) * 0x100000001b3UL;
             try
             {

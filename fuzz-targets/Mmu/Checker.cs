@@ -95,8 +95,8 @@ internal sealed class Checker
     /// <summary>Invariant 18: a zap that may block does not hold a contended mmu_lock for long.</summary>
     public void OnZapStep()
     {
-        if (_mayBlockDepth > 0 && _kvm.MmuLock.Contended && _kvm.Machine.Step - _kvm.MmuLock.AcquiredAtStep > Kvm.YieldBoundSteps)
-            throw Fail(Inv.Liveness, "__walk_slot_rmaps", $"zap that may block held contended mmu_lock for more than {Kvm.YieldBoundSteps} steps without yielding");
+        if (_mayBlockDepth > 0 && _kvm.MmuLock.Contended && _kvm.Self.Steps - _kvm.MmuLock.AcquiredAtOwnStep > Kvm.YieldBoundSteps)
+            throw Fail(Inv.Liveness, "__walk_slot_rmaps", $"zap that may block ran more than {Kvm.YieldBoundSteps} of its own steps holding contended mmu_lock without yielding");
     }
 
     public void EndMayBlockZap()
