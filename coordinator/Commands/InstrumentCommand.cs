@@ -14,25 +14,25 @@ public static class InstrumentCommand
         var include = new Option<string[]>("--include")
         {
             Description = "instrument only these: prefixes of full type names (a nested type counts as its top-level type) or exact Namespace.Type::Method names, comma-separated or repeated; default everything",
-            AllowMultipleArgumentsPerToken = true,
         };
         var exclude = new Option<string[]>("--exclude")
         {
             Description = "leave these out, same forms as --include; wins over it",
-            AllowMultipleArgumentsPerToken = true,
         };
+        var prune = new Option<bool>("--prune") { Description = "leave out methods that are one straight-line block (the calling block implies them); the build uses this for the model" };
         var cmd = new Command("instrument",
             "Insert AFL-style edge-coverage probes into a .NET assembly (the build already does this for the model); an instrumented assembly is left as it is")
-            { assembly, output, include, exclude };
+            { assembly, output, include, exclude, prune };
         cmd.Action = new UsageErrorsExit2(r =>
-            Run(r.GetValue(assembly)!.FullName, r.GetValue(output)?.FullName, r.GetValue(include) ?? [], r.GetValue(exclude) ?? [], Console.Out, Console.Error));
+            Run(r.GetValue(assembly)!.FullName, r.GetValue(output)?.FullName, r.GetValue(include) ?? [], r.GetValue(exclude) ?? [], Console.Out, Console.Error, r.GetValue(prune)));
         return cmd;
     }
 
-    public static int Run(string assembly, string? output, string[] include, string[] exclude, TextWriter stdout, TextWriter stderr)
+    public static int Run(string assembly, string? output, string[] include, string[] exclude, TextWriter stdout, TextWriter stderr, bool prune = false)
     {
         var options = new InstrumentOptions
         {
+            Prune = prune,
             Include = include.SelectMany(MethodFilter.ParseList).ToArray(),
             Exclude = exclude.SelectMany(MethodFilter.ParseList).ToArray(),
         };

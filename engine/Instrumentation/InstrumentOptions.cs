@@ -12,6 +12,9 @@ public sealed record InstrumentOptions
     /// <summary>Same forms as <see cref="Include"/>; wins over it.</summary>
     public IReadOnlyList<string> Exclude { get; init; } = [];
 
+    /// <summary>Leave out methods that are a single straight-line block (their entry probe only repeats the caller's).</summary>
+    public bool Prune { get; init; }
+
     /// <summary>Where to copy the input (and its .pdb) before instrumenting it; nothing is copied when it is already instrumented.</summary>
     public string? RawCopyPath { get; init; }
 }

@@ -91,8 +91,9 @@ public static class Instrumenter
             foreach (var method in type.Methods)
             {
                 if (!method.HasBody || method.Body.Instructions.Count == 0 || !filter.Accepts(method)) continue;
-                probes += InstrumentMethod(method, name, hit, ids);
-                methods++;
+                int n = InstrumentMethod(method, name, hit, ids, options.Prune);
+                probes += n;
+                if (n > 0) methods++;
             }
         }
         module.Assembly.CustomAttributes.Add(Marker(module, probes));
@@ -218,7 +219,11 @@ public static class Instrumenter
         return attribute;
     }
 
-    private static int InstrumentMethod(MethodDefinition method, string assemblyName, MethodReference hit, HashSet<int> ids)
+    /// <param name="prune">
+    /// skip a method that is one straight-line block (no branch, switch or handler): its entry is
+    /// implied by the calling block, so its probe adds a hit on every call and no information
+    /// </param>
+    private static int InstrumentMethod(MethodDefinition method, string assemblyName, MethodReference hit, HashSet<int> ids, bool prune)
     {
         var body = method.Body;
         uint token = method.MetadataToken.ToUInt32();
@@ -241,6 +246,11 @@ public static class Instrumenter
             if (h.FilterStart is { } filter) points.Add(filter);
         }
 
+        if (prune && points.Count == 1)
+        {
+            body.OptimizeMacros();
+            return 0;
+        }
         var probeOf = new Dictionary<Instruction, Instruction>();
         var il = body.GetILProcessor();
         foreach (var point in points.Select(PrefixStart).Distinct().OrderBy(p => offsets[p]).ToList())

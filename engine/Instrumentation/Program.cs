@@ -1,18 +1,19 @@
 namespace Fuzz.Instrumentation;
 
 /// <summary>
-/// <c>Fuzz.Instrumentation &lt;assembly&gt; [--output path] [--include p,...] [--exclude p,...] [--raw-copy path]</c>;
+/// <c>Fuzz.Instrumentation &lt;assembly&gt; [--output path] [--include p,...] [--exclude p,...] [--raw-copy path] [--prune]</c>;
 /// the build runs this on the model's assembly. Exit 0 done, 1 failed, 2 usage.
 /// </summary>
 internal static class Program
 {
     private const string Usage =
-        "usage: Fuzz.Instrumentation <assembly> [--output PATH] [--include PREFIX,...] [--exclude PREFIX,...] [--raw-copy PATH]";
+        "usage: Fuzz.Instrumentation <assembly> [--output PATH] [--include PREFIX,...] [--exclude PREFIX,...] [--raw-copy PATH] [--prune]";
 
     private static int Main(string[] args)
     {
         string? input = null, output = null, rawCopy = null;
         IReadOnlyList<string> include = [], exclude = [];
+        bool prune = false;
         for (int i = 0; i < args.Length; i++)
         {
             string arg = args[i];
@@ -20,6 +21,11 @@ internal static class Program
             {
                 Console.Out.WriteLine(Usage);
                 return 0;
+            }
+            if (arg == "--prune")
+            {
+                prune = true;
+                continue;
             }
             if (arg.StartsWith("--", StringComparison.Ordinal))
             {
@@ -41,7 +47,7 @@ internal static class Program
 
         try
         {
-            var result = Instrumenter.Instrument(input, output, new InstrumentOptions { Include = include, Exclude = exclude, RawCopyPath = rawCopy });
+            var result = Instrumenter.Instrument(input, output, new InstrumentOptions { Include = include, Exclude = exclude, RawCopyPath = rawCopy, Prune = prune });
             Console.Out.WriteLine(result.Summary);
             return 0;
         }

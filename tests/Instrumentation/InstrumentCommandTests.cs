@@ -51,3 +51,23 @@ public class InstrumentCommandTests(SampleFixture sample) : IClassFixture<Sample
         Assert.Contains("already instrumented", again.Out);
     }
 }
+
+public class PruneTests(SampleFixture sample) : IClassFixture<SampleFixture>
+{
+    /// <summary>--prune leaves out straight-line methods only; everything with a branch keeps its probes.</summary>
+    [Fact]
+    public void Prune_skips_straight_line_methods_and_keeps_branching_ones()
+    {
+        string pruned = Path.Combine(sample.Scratch("prune"), "pruned.dll");
+        var o = new StringWriter();
+        Assert.Equal(0, InstrumentCommand.Run(sample.Original, pruned, [], [], o, new StringWriter(), prune: true));
+        var withPrune = Probes.ProbedMethods(pruned);
+        var without = Probes.ProbedMethods(sample.Instrumented);
+        Assert.Contains("Fuzz.InstrumentationSample.Samples::Classify", withPrune);
+        Assert.Contains("Fuzz.InstrumentationSample.Samples::Volatile", withPrune);
+        Assert.Contains("Fuzz.InstrumentationSample.Samples::Nested", without);
+        Assert.DoesNotContain("Fuzz.InstrumentationSample.Samples::Nested", withPrune);
+        Assert.True(withPrune.Count < without.Count);
+        Assert.Empty(withPrune.Except(without));
+    }
+}
