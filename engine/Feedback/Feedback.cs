@@ -25,7 +25,8 @@ public sealed class Feedback
     private readonly byte[]? _edgeLines;
 
     public byte[] EdgeMap { get; }
-    public byte[] SemanticMap { get; } = new byte[SemanticFeatures.MapSize];
+    /// <summary>The semantic counters followed by their line marks (<see cref="SemanticFeatures.BufferSize"/>).</summary>
+    public byte[] SemanticMap { get; } = new byte[SemanticFeatures.BufferSize];
 
     private int[] _vectorIndex = new int[512];
     private Vector256<ulong>[] _vectorBits = new Vector256<ulong>[512];
@@ -125,8 +126,8 @@ public sealed class Feedback
     {
         _count = -1;
         _vectors = 0;
-        bool fresh = _edgeLines is { } lines ? ScanLines(EdgeMap, lines, global) : Scan(EdgeMap, 0, global);
-        fresh |= Scan(SemanticMap, FeatureSet.EdgeMapSize / 32, global);
+        bool fresh = _edgeLines is { } lines ? ScanLines(EdgeMap, lines, 0, global) : Scan(EdgeMap, 0, global);
+        fresh |= ScanLines(SemanticMap.AsSpan(0, SemanticFeatures.MapSize), SemanticMap.AsSpan(SemanticFeatures.MapSize), FeatureSet.EdgeMapSize / 32, global);
         return fresh;
     }
 
@@ -138,13 +139,13 @@ public sealed class Feedback
     }
 
     /// <summary>Visits only the 64-byte lines the probes marked; the untouched rest of the map is never read.</summary>
-    private bool ScanLines(byte[] map, byte[] lines, FeatureSet global)
+    private bool ScanLines(Span<byte> map, Span<byte> lines, int vectorBase, FeatureSet global)
     {
         var fresh = Vector256<ulong>.Zero;
         var seen = global.Vectors;
         Vector256<byte> low = LowNibble, high = HighNibble;
-        var vectors = MemoryMarshal.Cast<byte, Vector256<byte>>(map.AsSpan());
-        var lineWords = MemoryMarshal.Cast<byte, ulong>(lines.AsSpan());
+        var vectors = MemoryMarshal.Cast<byte, Vector256<byte>>(map);
+        var lineWords = MemoryMarshal.Cast<byte, ulong>(lines);
         for (int w = 0; w < lineWords.Length; w++)
         {
             ulong marks = lineWords[w];
@@ -165,9 +166,9 @@ public sealed class Feedback
                         Array.Resize(ref _vectorIndex, _vectors * 2);
                         Array.Resize(ref _vectorBits, _vectors * 2);
                     }
-                    _vectorIndex[_vectors] = v;
+                    _vectorIndex[_vectors] = vectorBase + v;
                     _vectorBits[_vectors++] = c;
-                    fresh |= Vector256.AndNot(c, seen[v]);
+                    fresh |= Vector256.AndNot(c, seen[vectorBase + v]);
                 }
             }
         }

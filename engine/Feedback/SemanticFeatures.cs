@@ -13,6 +13,9 @@ public static class SemanticFeatures
     public const int MapBits = 14;
     public const int MapSize = 1 << MapBits;
 
+    /// <summary>The map is followed by one mark per 64-byte line, set when a cell in the line is hit.</summary>
+    public const int BufferSize = MapSize + MapSize / 64;
+
     public const uint Interleaving = 1, Switch = 2, Event = 3, Shape = 4;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -23,7 +26,9 @@ public static class SemanticFeatures
         h = (h ^ b) * 0xC2B2AE3Du;
         h = (h ^ c) * 0x27D4EB2Fu;
         h ^= h >> 15;
-        ref byte cell = ref map[(int)(h & (MapSize - 1))];
+        int i = (int)(h & (MapSize - 1));
+        ref byte cell = ref map[i];
         if (cell != 255) cell++;
+        map[MapSize + (i >> 6)] = 1;
     }
 }

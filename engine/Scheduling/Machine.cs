@@ -33,7 +33,7 @@ public sealed class Machine
         get => _semantic;
         set
         {
-            if (value is not null && value.Length != SemanticFeatures.MapSize) throw new ArgumentException("semantic map size");
+            if (value is not null && value.Length != SemanticFeatures.BufferSize) throw new ArgumentException("semantic map size");
             _semantic = value;
             Memory.SemanticMap = value;
         }

@@ -16,6 +16,7 @@ public class FeedbackTests
             int edgeCell = c * 197 % FeatureSet.EdgeMapSize, semCell = c * 31 % SemanticFeatures.MapSize;
             fb.EdgeMap[edgeCell] = (byte)c;
             fb.SemanticMap[semCell] = (byte)c;
+            fb.SemanticMap[SemanticFeatures.MapSize + semCell / 64] = 1;
             expected.Add((uint)(edgeCell * 8 + Feedback.Bucket((byte)c)));
             expected.Add((uint)((FeatureSet.EdgeMapSize + semCell) * 8 + Feedback.Bucket((byte)c)));
         }
