@@ -14,13 +14,26 @@ public static class CrashSignature
     /// <summary>The part that must never change while minimising.</summary>
     public static string Key(InvariantViolation v) => $"{v.Id}:{Site(v)}";
 
-    /// <summary>The detecting site; for a violation that names none, the operation being run stands in.</summary>
+    /// <summary>
+    /// The detecting site. The runtime's own detectors (simulated memory, the scheduler) catch
+    /// faults on behalf of whatever ran, so the operation that ran is added to theirs; a violation
+    /// that names no site is known by its operation alone.
+    /// </summary>
     public static string Site(InvariantViolation v)
     {
-        if (v.Site.Length > 0) return v.Site;
-        string op = v.Operation;
-        int start = op.IndexOf(' ') + 1, paren = op.IndexOf('(');
-        return paren > start ? op[start..paren] : op.Length > 0 ? op : "unknown";
+        string op = OperationName(v.Operation);
+        if (v.Site.Length == 0) return op.Length > 0 ? op : "unknown";
+        return v.Site == RuntimeSite && op.Length > 0 ? $"{v.Site} in {op}" : v.Site;
+    }
+
+    /// <summary>Where the simulated memory reports use-after-free, double free and wild pointers.</summary>
+    public const string RuntimeSite = "SimMemory";
+
+    /// <summary>"page_fault" from "#3 page_fault(slot=0, ...)".</summary>
+    private static string OperationName(string operation)
+    {
+        int start = operation.IndexOf(' ') + 1, paren = operation.IndexOf('(');
+        return paren > start ? operation[start..paren] : operation;
     }
 
     public static string Shape(ProgramInput minimized, int preemptions, Vocabulary vocab)

@@ -39,7 +39,7 @@ public class MinimizerTests
         var result = new Minimizer(MmuTarget.Vocabulary, MmuRepro.Runner(bugs)).Minimize(crash, Budget);
         _out.WriteLine($"before: {result.Before}");
         _out.WriteLine($"after:  {result.After}");
-        Assert.Equal("7:SimMemory", result.Key);
+        Assert.Equal("7:SimMemory in clear_young", result.Key);
         var replay = MmuRepro.Runner(bugs)(result.Minimized, null);
         Assert.True(replay.Failed);
         Assert.Equal(result.Key, replay.Key);
