@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Fuzz.Engine.Crashes;
+using Fuzz.Engine.Fuzzing;
 using Fuzz.Engine.Input;
 using Fuzz.Engine.Minimization;
 using Fuzz.Engine.Storage;
@@ -30,7 +31,7 @@ public static class MinimizeCommand
         if (!InputFile.TryRead(file, "fuzz minimize", stderr, out var bytes)) return 2;
         var target = factory.Create(targetName, bugs.Ids.ToList());
         var program = target.Codec.Decode(bytes);
-        var first = target.Execute(program);
+        var first = target.ExecuteSafely(program);
         if (first.Violation is not { } v)
         {
             stderr.WriteLine($"fuzz minimize: {file.Name} breaks no invariant{(bugs.Ids.Any() ? "" : " (a seeded variant needs --bug <id>)")}; nothing to minimise");
@@ -38,7 +39,7 @@ public static class MinimizeCommand
         }
         var minimizer = CrashReplay.MinimizerFor(target);
         var m = minimizer.Minimize(program, TimeSpan.FromSeconds(Math.Max(0.1, seconds)), cancel);
-        var final = target.Execute(m.Minimized);
+        var final = target.ExecuteSafely(m.Minimized);
         string sig = CrashSignature.Compute(final.Violation!, m.Minimized, final.Preemptions, target.Vocabulary);
         string dest = outFile?.FullName ?? file.FullName + ".min";
         try

@@ -49,7 +49,17 @@ public static class ReproCommand
         stdout.WriteLine($"target: {MmuTarget.Name}  A/D bits: {(MmuTarget.AdEnabled(program.Config) ? "on" : "off")}  need_resched after: {MmuTarget.ReschedQuantum(program.Config)} steps  bugs: {(bugs.Ids.Any() ? string.Join(",", bugs.Ids) : "none")}");
         stdout.Write(MmuTarget.Codec.Describe(program));
         var runner = new MmuRunner(bugs) { Tracing = trace };
-        var result = runner.Run(program);
+        RunResult result;
+        try
+        {
+            result = runner.Run(program);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            stdout.WriteLine($"verdict: MODEL EXCEPTION (a defect in the model, not a checked invariant): {e.GetType().FullName}: {e.Message}");
+            stdout.WriteLine(e.StackTrace);
+            return 1;
+        }
         if (trace) stdout.Write(MmuReport.Timeline(result));
         stdout.WriteLine($"steps: {result.Steps}  scheduling decisions: {result.Schedule.Length}  preemptions: {result.Preemptions}  context switches: {result.ContextSwitches}");
         if (result.Violation is not { } v)

@@ -29,7 +29,7 @@ public sealed class CorpusMerger
     public uint[]? FeaturesOf(ReadOnlySpan<byte> data)
     {
         _context.ResetPrev();
-        var r = _target.Execute(_target.Codec.Decode(data));
+        var r = _target.ExecuteSafely(_target.Codec.Decode(data));
         _feedback.Read(Empty);
         return r.Violation is null ? _feedback.FeatureIds() : null;
     }

@@ -10,7 +10,7 @@ public static class CrashReplay
     /// <summary>The minimiser's replay function on <paramref name="target"/>, failures keyed by <see cref="CrashSignature.Key"/>.</summary>
     public static Func<ProgramInput, IScheduleStrategy?, ReproOutcome> Of(IFuzzTarget target) => (p, s) =>
     {
-        var r = target.Execute(p, s);
+        var r = target.ExecuteSafely(p, s);
         return new ReproOutcome(r.Violation is not null, r.Violation is { } v ? CrashSignature.Key(v) : "", r.Steps, r.Preemptions, r.ContextSwitches, r.Schedule);
     };
 

@@ -114,7 +114,7 @@ public sealed class CrashTriage : IDisposable
     {
         var target = _factory.Create(_target, _bugs);
         var program = target.Codec.Decode(c.Input);
-        var first = target.Execute(program);
+        var first = target.ExecuteSafely(program);
         if (first.Violation is not { } v)
         {
             Interlocked.Increment(ref _notReproduced);
@@ -139,7 +139,7 @@ public sealed class CrashTriage : IDisposable
         }
         var minimizer = CrashReplay.MinimizerFor(target);
         var m = minimizer.Minimize(program, _budget, cancel);
-        var final = target.Execute(m.Minimized);
+        var final = target.ExecuteSafely(m.Minimized);
         var fv = final.Violation!;
         string sig = CrashSignature.Compute(fv, m.Minimized, final.Preemptions, target.Vocabulary);
         lock (_filed)

@@ -115,7 +115,7 @@ public sealed class FuzzLoop
     private ExecResult Execute(ProgramInput program, IScheduleStrategy? strategy)
     {
         _context.ResetPrev();
-        var r = _target.Execute(program, strategy);
+        var r = _target.ExecuteSafely(program, strategy);
         _execs++;
         return r;
     }

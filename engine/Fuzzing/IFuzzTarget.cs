@@ -33,3 +33,30 @@ public interface ITargetFactory
     IReadOnlyList<string> Targets { get; }
     IFuzzTarget Create(string target, IReadOnlyCollection<string> bugs);
 }
+
+public static class FuzzTargetExtensions
+{
+    public const int ModelExceptionId = 0;
+    public const string ModelExceptionName = "Model exception";
+
+    /// <summary>
+    /// Runs like <see cref="IFuzzTarget.Execute"/>, but an exception escaping the model (a defect in
+    /// the model itself, not an invariant it checks) comes back as a violation of its own kind, so a
+    /// fuzz loop keeps the input and keeps going.
+    /// </summary>
+    public static ExecResult ExecuteSafely(this IFuzzTarget target, ProgramInput program, IScheduleStrategy? strategy = null)
+    {
+        try
+        {
+            return target.Execute(program, strategy);
+        }
+        catch (Exception e) when (e is not (OutOfMemoryException or InvalidProgramException or InvariantViolation))
+        {
+            var frame = new System.Diagnostics.StackTrace(e, false).GetFrames().FirstOrDefault(f => f.GetMethod()?.DeclaringType is not null);
+            var method = frame?.GetMethod();
+            string site = method is null ? e.GetType().Name : $"{method.DeclaringType!.Name}.{method.Name}";
+            var v = new InvariantViolation(ModelExceptionId, ModelExceptionName, $"{e.GetType().FullName}: {e.Message}", e.ToString()) { Site = site };
+            return new ExecResult(v, 0, [], 0, 0);
+        }
+    }
+}
