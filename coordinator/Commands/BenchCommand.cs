@@ -114,26 +114,33 @@ public static class BenchCommand
         var target = context.Factory.Create(MmuTarget.Name, bugs.Ids.ToList());
         var fb = new Fuzz.Engine.Feedback.Feedback(context.EdgeMap, context.EdgeLines);
         var global = new Fuzz.Engine.Feedback.FeatureSet();
-        long readTicks = 0, nz = 0;
-        double Rate(bool _, bool semantic, bool read)
+        long readTicks = 0, touched = 0;
+        double Rate(bool semantic, bool read)
         {
-            readTicks = 0; nz = 0;
+            readTicks = 0;
+            touched = 0;
             target.SemanticMap = semantic ? fb.SemanticMap : null;
             var sw = Stopwatch.StartNew();
             foreach (var d in inputs)
             {
                 context.ResetPrev();
                 target.Execute(target.Codec.Decode(d));
-                if (read) { long t0 = Stopwatch.GetTimestamp(); fb.Read(global); readTicks += Stopwatch.GetTimestamp() - t0; nz += fb.Words.Length; }
+                if (read)
+                {
+                    long t0 = Stopwatch.GetTimestamp();
+                    fb.Read(global);
+                    readTicks += Stopwatch.GetTimestamp() - t0;
+                    touched += fb.TouchedVectors;
+                }
             }
             double r = inputs.Count / sw.Elapsed.TotalSeconds;
-            if (read) Console.WriteLine($"      read: {readTicks * 1e6 / Stopwatch.Frequency / inputs.Count:F2} us/exec, {nz / inputs.Count} nonzero words");
+            if (read) Console.WriteLine($"      reading the maps: {readTicks * 1e6 / Stopwatch.Frequency / inputs.Count:F2} us/exec, {touched / inputs.Count} touched 32-byte vectors");
             target.SemanticMap = null;
             fb.Clear();
             return r;
         }
         string F(double r) => $"{r,9:N0} ({r / rawRate:F3})";
-        Console.WriteLine($"    instrumented, edges counted {F(Rate(true, false, false))} | + map read {F(Rate(true, false, true))} | + semantic features {F(Rate(true, true, true))}");
+        Console.WriteLine($"    instrumented, edges counted {F(Rate(false, false))} | + map read {F(Rate(false, true))} | + semantic features {F(Rate(true, true))}");
     }
 
     private static (long Execs, double Seconds) RunLoop(FuzzLoop loop, double seconds, List<byte[]>? record)
@@ -167,7 +174,7 @@ public static class BenchCommand
         var kinds = new List<(string Name, ScheduleStrategyKind Kind)>();
         foreach (var name in strategyList.Split(',', StringSplitOptions.RemoveEmptyEntries))
         {
-            if (!Enum.TryParse<ScheduleStrategyKind>(name, ignoreCase: true, out var k)) { Console.Error.WriteLine($"fuzz bench: unknown strategy '{name}'"); return 2; }
+            if (!RunCommand.TryParseStrategy(name, out var k)) { Console.Error.WriteLine($"fuzz bench: unknown strategy '{name}'"); return 2; }
             kinds.Add((name, k));
         }
         Console.WriteLine($"machine: {Machine()}");
@@ -189,7 +196,7 @@ public static class BenchCommand
                     found.Wait(TimeSpan.FromSeconds(cap), cancel);
                     farm.Stop(TimeSpan.Zero);
                     var t = first is { } c0
-                        ? new Trial(id, name, s, true, c0.Elapsed.TotalSeconds, farm.Session.Loops.Sum(l => l.Execs), c0.Violation.Id)
+                        ? new Trial(id, name, s, true, c0.Elapsed.TotalSeconds, farm.Session.Execs, c0.Violation.Id)
                         : new Trial(id, name, s, false, cap, farm.Session.Execs, 0);
                     mine.Add(t);
                     Console.WriteLine($"  {id,-24} {name,-8} seed {s,3}: {(t.Found ? $"{t.Seconds,7:F2}s  invariant {t.Invariant}" : $"not found in {cap}s")}");

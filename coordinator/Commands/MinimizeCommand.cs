@@ -37,10 +37,7 @@ public static class MinimizeCommand
             stderr.WriteLine($"fuzz minimize: {file.Name} breaks no invariant{(bugs.Ids.Any() ? "" : " (a seeded variant needs --bug <id>)")}; nothing to minimise");
             return 1;
         }
-        var minimizer = CrashReplay.MinimizerFor(target);
-        var m = minimizer.Minimize(program, TimeSpan.FromSeconds(Math.Max(0.1, seconds)), cancel);
-        var final = target.ExecuteSafely(m.Minimized);
-        string sig = CrashSignature.Compute(final.Violation!, m.Minimized, final.Preemptions, target.Vocabulary);
+        var (m, _, sig) = CrashReplay.MinimizeAndSign(target, program, TimeSpan.FromSeconds(Math.Max(0.1, seconds)), cancel);
         string dest = outFile?.FullName ?? file.FullName + ".min";
         try
         {
@@ -69,12 +66,18 @@ public static class MinimizeCommand
 /// <summary>Reads an input file: any bytes are a program, but no more than the largest program is read.</summary>
 public static class InputFile
 {
-    public static bool TryRead(FileInfo file, string command, TextWriter stderr, out byte[] bytes)
+    public static bool TryRead(FileInfo file, string command, TextWriter stderr, out byte[] bytes) =>
+        TryRead(file, command, stderr, out bytes, out _);
+
+    /// <param name="length">the file's whole length (only the first <see cref="ProgramInput.MaxEncodedBytes"/> are read)</param>
+    public static bool TryRead(FileInfo file, string command, TextWriter stderr, out byte[] bytes, out long length)
     {
+        length = 0;
         try
         {
             using var fs = new FileStream(file.FullName, FileMode.Open, FileAccess.Read, FileShare.Read);
-            bytes = new byte[(int)Math.Min(fs.Length, ProgramInput.MaxEncodedBytes)];
+            length = fs.Length;
+            bytes = new byte[(int)Math.Min(length, ProgramInput.MaxEncodedBytes)];
             fs.ReadExactly(bytes);
             return true;
         }

@@ -30,24 +30,10 @@ public static class ReproCommand
     public static int Run(FileInfo file, bool trace, string[] bugIds, TextWriter stdout, TextWriter stderr)
     {
         if (!BugOption.TryParse(bugIds, stderr, out var bugs)) return 2;
-        byte[] bytes;
-        long length;
-        try
-        {
-            using var fs = new FileStream(file.FullName, FileMode.Open, FileAccess.Read, FileShare.Read);
-            length = fs.Length;
-            bytes = new byte[(int)Math.Min(length, ProgramInput.MaxEncodedBytes)];
-            fs.ReadExactly(bytes);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException or ArgumentException)
-        {
-            stderr.WriteLine($"fuzz repro: cannot read '{file.FullName}': {e.Message}");
-            return 2;
-        }
+        if (!InputFile.TryRead(file, "fuzz repro", stderr, out var bytes, out long length)) return 2;
         var program = MmuTarget.Codec.Decode(bytes);
         stdout.WriteLine($"input: {file.Name} ({length} bytes{(length > bytes.Length ? $"; the decoder reads the first {bytes.Length}" : "")})");
-        stdout.WriteLine($"target: {MmuTarget.Name}  A/D bits: {(MmuTarget.AdEnabled(program.Config) ? "on" : "off")}  need_resched after: {MmuTarget.ReschedQuantum(program.Config)} steps  bugs: {(bugs.Ids.Any() ? string.Join(",", bugs.Ids) : "none")}");
-        stdout.Write(MmuTarget.Codec.Describe(program));
+        stdout.Write(MmuReport.Header(program, bugs));
         var runner = new MmuRunner(bugs) { Tracing = trace };
         RunResult result;
         try
@@ -60,14 +46,8 @@ public static class ReproCommand
             stdout.WriteLine(e.StackTrace);
             return 1;
         }
-        if (trace) stdout.Write(MmuReport.Timeline(result));
-        stdout.WriteLine($"steps: {result.Steps}  scheduling decisions: {result.Schedule.Length}  preemptions: {result.Preemptions}  context switches: {result.ContextSwitches}");
-        if (result.Violation is not { } v)
-        {
-            stdout.WriteLine("verdict: no invariant violated");
-            return 0;
-        }
-        stdout.Write(MmuReport.Report(v));
+        stdout.Write(MmuReport.Outcome(result));
+        if (result.Violation is not { } v) return 0;
         stdout.WriteLine($"signature: {CrashSignature.Compute(v, program, result.Preemptions, MmuTarget.Vocabulary)}  (key {CrashSignature.Key(v)}; a minimised input's signature names its crash directory)");
         return 1;
     }

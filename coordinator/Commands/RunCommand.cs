@@ -37,6 +37,15 @@ public static class RunCommand
     public sealed record RunArgs(
         string Target, string? Time, int Workers, string[] Corpus, string Out, string Strategy, ulong Seed, string[] Bugs, bool Merge, double MinimizeSeconds, long? Runs = null);
 
+    /// <summary>coverage, random or pct (any case).</summary>
+    public static bool TryParseStrategy(string name, out ScheduleStrategyKind kind)
+    {
+        foreach (var k in Enum.GetValues<ScheduleStrategyKind>())
+            if (string.Equals(k.ToString(), name, StringComparison.OrdinalIgnoreCase)) { kind = k; return true; }
+        kind = default;
+        return false;
+    }
+
     public static bool TryParseDuration(string s, out TimeSpan d)
     {
         s = s.Trim();
@@ -69,13 +78,10 @@ public static class RunCommand
             if (!TryParseDuration(t, out var d)) { stderr.WriteLine($"fuzz run: --time '{t}' is not a duration (e.g. 60s, 5m, 2h)"); return 2; }
             limit = d;
         }
-        ScheduleStrategyKind kind;
-        switch (a.Strategy)
+        if (!TryParseStrategy(a.Strategy, out var kind))
         {
-            case "coverage": kind = ScheduleStrategyKind.Coverage; break;
-            case "random": kind = ScheduleStrategyKind.Random; break;
-            case "pct": kind = ScheduleStrategyKind.Pct; break;
-            default: stderr.WriteLine($"fuzz run: --strategy must be coverage, random or pct, not '{a.Strategy}'"); return 2;
+            stderr.WriteLine($"fuzz run: --strategy must be coverage, random or pct, not '{a.Strategy}'");
+            return 2;
         }
         if (a.Workers < 1) { stderr.WriteLine("fuzz run: --workers must be at least 1"); return 2; }
         if (EmbeddedFarm.CheckWritable(a.Out) is { } why)
@@ -182,15 +188,9 @@ public static class RunCommand
         var target = factory.Create(options.Target, options.Bugs);
         var store = new CorpusStore(Path.Combine(a.Out, "corpus", options.Target));
         var existing = CorpusStore.Load(store.Dir, target.Codec, target.Vocabulary);
-        var inputs = new List<CorpusEntryFile>();
-        var bad = new List<RejectedFile>(existing.Bad);
-        foreach (var d in a.Corpus)
-        {
-            if (!Directory.Exists(d)) { bad.Add(new RejectedFile(d, "no such directory")); continue; }
-            var l = CorpusStore.Load(d, target.Codec, target.Vocabulary);
-            inputs.AddRange(l.Good);
-            bad.AddRange(l.Bad);
-        }
+        var candidates = CorpusStore.Load(a.Corpus, target.Codec, target.Vocabulary);
+        var inputs = candidates.Good;
+        var bad = existing.Bad.Concat(candidates.Bad).ToList();
         foreach (var b in bad) stderr.WriteLine($"fuzz run --merge: skipped {b.Path}: {b.Reason}");
         var merger = new CorpusMerger(factory, options.Target, options.Bugs);
         var result = merger.Merge(existing.Good.Select(f => f.Data), inputs.Select(f => f.Data));

@@ -77,21 +77,11 @@ public sealed class EmbeddedFarm : IDisposable
     {
         var all = dirs.ToList();
         if (Session.Store is { } s) all.Insert(0, s.Dir);
-        var bad = new List<RejectedFile>();
         var loop = Session.Loops[0];
-        var factory = Session.Factory.Create(Session.Options.Target, Session.Options.Bugs);
-        foreach (var d in all.Distinct())
-        {
-            if (!Directory.Exists(d))
-            {
-                bad.Add(new RejectedFile(d, "no such directory"));
-                continue;
-            }
-            var load = CorpusStore.Load(d, factory.Codec, factory.Vocabulary);
-            bad.AddRange(load.Bad);
-            foreach (var f in load.Good) loop.RunSeed(f.Data);
-        }
-        return bad;
+        var target = Session.Factory.Create(Session.Options.Target, Session.Options.Bugs);
+        var load = CorpusStore.Load(all.Distinct(), target.Codec, target.Vocabulary);
+        foreach (var f in load.Good) loop.RunSeed(f.Data);
+        return load.Bad;
     }
 
     /// <summary>Starts the loops; with <paramref name="runs"/>, they stop after that many executions in all (split evenly).</summary>

@@ -23,16 +23,38 @@ public sealed class CorpusStore
 
     public static string NameOf(ReadOnlySpan<byte> data) => Convert.ToHexStringLower(SHA256.HashData(data));
 
-    /// <summary>Writes the input unless a file with its name exists; returns the name.</summary>
-    public string Add(ReadOnlySpan<byte> data, bool durable = false)
+    /// <summary>
+    /// Writes the input unless a file with its name exists; returns the name. Atomic but not flushed
+    /// to the disk: inputs are many, and one lost to a power cut is found again.
+    /// </summary>
+    public string Add(ReadOnlySpan<byte> data)
     {
         string name = NameOf(data);
         string path = System.IO.Path.Combine(Dir, name);
-        if (!File.Exists(path)) AtomicFile.Write(path, data, durable);
+        if (!File.Exists(path)) AtomicFile.Write(path, data, durable: false);
         return name;
     }
 
     public string PathOf(string name) => System.IO.Path.Combine(Dir, name);
+
+    /// <summary>Loads several directories in turn; a directory that does not exist is listed as bad.</summary>
+    public static CorpusLoad Load(IEnumerable<string> dirs, ProgramCodec codec, Vocabulary vocab)
+    {
+        var good = new List<CorpusEntryFile>();
+        var bad = new List<RejectedFile>();
+        foreach (var d in dirs)
+        {
+            if (!Directory.Exists(d))
+            {
+                bad.Add(new RejectedFile(d, "no such directory"));
+                continue;
+            }
+            var l = Load(d, codec, vocab);
+            good.AddRange(l.Good);
+            bad.AddRange(l.Bad);
+        }
+        return new CorpusLoad(good, bad);
+    }
 
     /// <summary>
     /// Reads every file under <paramref name="dir"/> in name order. Files that cannot be read or are

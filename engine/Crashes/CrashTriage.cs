@@ -137,11 +137,8 @@ public sealed class CrashTriage : IDisposable
             }
             _keys[key] = (k.Minimized + 1, k.First);
         }
-        var minimizer = CrashReplay.MinimizerFor(target);
-        var m = minimizer.Minimize(program, _budget, cancel);
-        var final = target.ExecuteSafely(m.Minimized);
+        var (m, final, sig) = CrashReplay.MinimizeAndSign(target, program, _budget, cancel);
         var fv = final.Violation!;
-        string sig = CrashSignature.Compute(fv, m.Minimized, final.Preemptions, target.Vocabulary);
         lock (_filed)
         {
             if (_keys[key].First is null) _keys[key] = (_keys[key].Minimized, sig);

@@ -30,11 +30,6 @@ public sealed class FeatureSet
     public ReadOnlySpan<System.Runtime.Intrinsics.Vector256<ulong>> Vectors =>
         System.Runtime.InteropServices.MemoryMarshal.Cast<ulong, System.Runtime.Intrinsics.Vector256<ulong>>(_seen.AsSpan());
 
-    /// <summary>True when <paramref name="bits"/> (classified counts of the 8 cells of word <paramref name="word"/>) has a bucket not seen yet.</summary>
-    public bool HasNew(int word, ulong bits) => (bits & ~Volatile.Read(ref _seen[word])) != 0;
-
-    public bool Contains(uint feature) => (Volatile.Read(ref _seen[feature >> 6]) & (1UL << (int)(feature & 63))) != 0;
-
     /// <summary>Adds classified words; returns how many features were not there before.</summary>
     public int Add(ReadOnlySpan<int> words, ReadOnlySpan<ulong> bits)
     {
@@ -64,30 +59,13 @@ public sealed class FeatureSet
     /// <summary>Adds features by id; returns how many were new.</summary>
     public int Add(ReadOnlySpan<uint> features)
     {
-        Span<int> w = stackalloc int[1];
-        Span<ulong> b = stackalloc ulong[1];
-        int added = 0;
-        foreach (uint f in features)
+        var words = new int[features.Length];
+        var bits = new ulong[features.Length];
+        for (int i = 0; i < features.Length; i++)
         {
-            w[0] = (int)(f >> 6);
-            b[0] = 1UL << (int)(f & 63);
-            added += Add(w, b);
+            words[i] = (int)(features[i] >> 6);
+            bits[i] = 1UL << (int)(features[i] & 63);
         }
-        return added;
-    }
-
-    /// <summary>Every feature present, in ascending order.</summary>
-    public IEnumerable<uint> All()
-    {
-        for (int w = 0; w < _seen.Length; w++)
-        {
-            ulong v = Volatile.Read(ref _seen[w]);
-            while (v != 0)
-            {
-                int b = BitOperations.TrailingZeroCount(v);
-                yield return (uint)(w * 64 + b);
-                v &= v - 1;
-            }
-        }
+        return Add(words, bits);
     }
 }

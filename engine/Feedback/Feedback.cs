@@ -143,7 +143,6 @@ public sealed class Feedback
     {
         var fresh = Vector256<ulong>.Zero;
         var seen = global.Vectors;
-        Vector256<byte> low = LowNibble, high = HighNibble;
         var vectors = MemoryMarshal.Cast<byte, Vector256<byte>>(map);
         var lineWords = MemoryMarshal.Cast<byte, ulong>(lines);
         for (int w = 0; w < lineWords.Length; w++)
@@ -153,23 +152,11 @@ public sealed class Feedback
             lineWords[w] = 0;
             while (marks != 0)
             {
-                int line = w * 8 + (BitOperations.TrailingZeroCount(marks) >> 3);
-                marks &= ~(0xffUL << ((BitOperations.TrailingZeroCount(marks) >> 3) << 3));
-                for (int v = line * 2; v < line * 2 + 2; v++)
-                {
-                    var raw = vectors[v];
-                    if (raw == Vector256<byte>.Zero) continue;
-                    vectors[v] = Vector256<byte>.Zero;
-                    var c = Classify(raw, low, high).AsUInt64();
-                    if (_vectors == _vectorIndex.Length)
-                    {
-                        Array.Resize(ref _vectorIndex, _vectors * 2);
-                        Array.Resize(ref _vectorBits, _vectors * 2);
-                    }
-                    _vectorIndex[_vectors] = vectorBase + v;
-                    _vectorBits[_vectors++] = c;
-                    fresh |= Vector256.AndNot(c, seen[vectorBase + v]);
-                }
+                int b = BitOperations.TrailingZeroCount(marks) >> 3;
+                marks &= ~(0xffUL << (b << 3));
+                int line = w * 8 + b;
+                Take(vectors, line * 2, vectorBase, seen, ref fresh);
+                Take(vectors, line * 2 + 1, vectorBase, seen, ref fresh);
             }
         }
         return fresh != Vector256<ulong>.Zero;
@@ -179,23 +166,29 @@ public sealed class Feedback
     {
         var fresh = Vector256<ulong>.Zero;
         var seen = global.Vectors;
-        Vector256<byte> low = LowNibble, high = HighNibble;
         var vectors = MemoryMarshal.Cast<byte, Vector256<byte>>(map.AsSpan());
-        for (int v = 0; v < vectors.Length; v++)
-        {
-            var raw = vectors[v];
-            if (raw == Vector256<byte>.Zero) continue;
-            vectors[v] = Vector256<byte>.Zero;
-            var c = Classify(raw, low, high).AsUInt64();
-            if (_vectors == _vectorIndex.Length)
-            {
-                Array.Resize(ref _vectorIndex, _vectors * 2);
-                Array.Resize(ref _vectorBits, _vectors * 2);
-            }
-            _vectorIndex[_vectors] = vectorBase + v;
-            _vectorBits[_vectors++] = c;
-            fresh |= Vector256.AndNot(c, seen[vectorBase + v]);
-        }
+        for (int v = 0; v < vectors.Length; v++) Take(vectors, v, vectorBase, seen, ref fresh);
         return fresh != Vector256<ulong>.Zero;
     }
+
+    /// <summary>Classifies and clears one 32-cell vector of a map, records it, and folds what is new into <paramref name="fresh"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void Take(Span<Vector256<byte>> vectors, int v, int vectorBase, ReadOnlySpan<Vector256<ulong>> seen, ref Vector256<ulong> fresh)
+    {
+        var raw = vectors[v];
+        if (raw == Vector256<byte>.Zero) return;
+        vectors[v] = Vector256<byte>.Zero;
+        var c = Classify(raw, LowNibble, HighNibble).AsUInt64();
+        if (_vectors == _vectorIndex.Length)
+        {
+            Array.Resize(ref _vectorIndex, _vectors * 2);
+            Array.Resize(ref _vectorBits, _vectors * 2);
+        }
+        _vectorIndex[_vectors] = vectorBase + v;
+        _vectorBits[_vectors++] = c;
+        fresh |= Vector256.AndNot(c, seen[vectorBase + v]);
+    }
+
+    /// <summary>Map vectors the last <see cref="Read"/> found non-zero.</summary>
+    public int TouchedVectors => _vectors;
 }

@@ -45,14 +45,7 @@ public sealed class FuzzLoop
     public int RunSeed(byte[] data)
     {
         var program = _codec.Decode(data);
-        var r = Execute(program, null);
-        if (r.Violation is not null)
-        {
-            _feedback.Clear();
-            _session.ReportCrash(new CrashFound(data, r.Violation, Id, _execs, _session.Elapsed));
-            return 0;
-        }
-        return Keep(program, r, force: false);
+        return Observe(program, Execute(program, null));
     }
 
     /// <summary>Fuzzes until cancelled or, with <paramref name="maxExecs"/>, until this loop has run that many inputs.</summary>
@@ -80,11 +73,6 @@ public sealed class FuzzLoop
                 var pick = corpus[PickIndex(corpus.Length)];
                 var data = _mutator.MutateStacked(pick.Data, corpus[_rng.Below(corpus.Length)].Data, ref _rng, opts.MaxMutations, _applied);
                 program = _codec.Decode(data);
-                if (program.Ops.Length > _mutator.MaxOps)
-                {
-                    program = new ProgramInput(program.Threads, program.Config, program.Ops[.._mutator.MaxOps], program.Choices);
-                    data = _codec.Encode(program);
-                }
                 Recorder?.Add(data);
             }
         }
@@ -95,14 +83,7 @@ public sealed class FuzzLoop
                 ? new RandomStrategy(_rng.Next())
                 : new PctStrategy(_rng.Next(), 1 + _rng.Below(3), program.Threads, 150);
         }
-        var r = Execute(program, strategy);
-        if (r.Violation is { } v)
-        {
-            _feedback.Clear();
-            _session.ReportCrash(new CrashFound(_codec.Encode(program.WithChoices(r.Schedule)), v, Id, _execs, _session.Elapsed));
-            return;
-        }
-        Keep(program, r, force: false);
+        Observe(program, Execute(program, strategy));
     }
 
     /// <summary>Recent entries are picked more often: they are where the frontier is.</summary>
@@ -120,12 +101,21 @@ public sealed class FuzzLoop
         return r;
     }
 
-    private int Keep(ProgramInput program, ExecResult r, bool force)
+    /// <summary>
+    /// A crash is reported; otherwise the input is kept if it added features. Either way it is saved
+    /// with the schedule it actually ran, so it replays exactly. Returns the features added.
+    /// </summary>
+    private int Observe(ProgramInput program, ExecResult r)
     {
-        if (!_feedback.Read(_session.Features) && !force) return 0;
+        if (r.Violation is { } v)
+        {
+            _feedback.Clear();
+            _session.ReportCrash(new CrashFound(_codec.Encode(program.WithChoices(r.Schedule)), v, Id, _execs, _session.Elapsed));
+            return 0;
+        }
+        if (!_feedback.Read(_session.Features)) return 0;
         int added = _session.Features.Add(_feedback.Words, _feedback.Bits);
-        if (added == 0 && !force) return 0;
-        _session.Accept(_codec.Encode(program.WithChoices(r.Schedule)), added, _execs, Id);
+        if (added > 0) _session.Accept(_codec.Encode(program.WithChoices(r.Schedule)), added, _execs, Id);
         return added;
     }
 }

@@ -30,18 +30,22 @@ public sealed class TargetContext
 
     public void ResetPrev() => _resetPrev();
 
-    /// <summary>Loads the assembly that defines <paramref name="template"/>'s type again, with its own coverage map.</summary>
-    public static TargetContext Load(ITargetFactory template)
+    /// <summary>
+    /// Loads the assembly that defines <paramref name="template"/>'s type again, with its own coverage
+    /// map; or, with <paramref name="assemblyPath"/>, another build of it (e.g. the uninstrumented one).
+    /// </summary>
+    public static TargetContext Load(ITargetFactory template, string? assemblyPath = null)
     {
         var targetAsm = template.GetType().Assembly;
+        string path = assemblyPath ?? targetAsm.Location;
         var coverageAsm = typeof(CoverageMap).Assembly;
         var alc = new Context($"fuzz loop {Interlocked.Increment(ref _count)}",
             new Dictionary<string, string>
             {
-                [targetAsm.GetName().Name!] = targetAsm.Location,
+                [targetAsm.GetName().Name!] = path,
                 [coverageAsm.GetName().Name!] = coverageAsm.Location,
             });
-        var target = alc.LoadFromAssemblyPath(targetAsm.Location);
+        var target = alc.LoadFromAssemblyPath(path);
         var coverage = alc.LoadFromAssemblyName(coverageAsm.GetName());
         var map = new byte[CoverageMap.Size];
         var lines = new byte[CoverageMap.Size / CoverageMap.LineBytes];

@@ -33,7 +33,7 @@ public sealed class SimMemory
     {
         Array.Clear(_words, 0, _top);
         Array.Clear(_owner, 0, _top);
-        Array.Clear(_lastAccess, 0, _top);
+        if (SemanticMap is not null) Array.Clear(_lastAccess, 0, _top);
         _top = 0;
         _objects.RemoveRange(1, _objects.Count - 1);
     }

@@ -116,6 +116,8 @@ public sealed class ProgramMutator
             // After that many attempts the program is the original again, which a flipped config bit is sure to change.
             kind = attempt < AttemptsPerStep ? ApplyAny(splice, ref rng) : FlipConfigBit(ref rng);
             applied?.Add(kind);
+            // Havoc and splices of longer programs can land beyond the cap; the tail goes.
+            if (_program.OpCount > MaxOps) _program.OpCount = MaxOps;
             var encoded = _program.Encode();
             if (!encoded.SequenceEqual(original)) return encoded.ToArray();
             // Equal bytes mean the buffer holds the original program again: retry from there.

@@ -38,11 +38,17 @@ public static class MmuReport
     }
 
     /// <summary>The program, its timeline, and the verdict: what `fuzz repro --trace` prints.</summary>
-    public static string Explain(ProgramInput program, RunResult result, BugSet bugs)
+    public static string Explain(ProgramInput program, RunResult result, BugSet bugs) => Header(program, bugs) + Outcome(result);
+
+    /// <summary>The configuration and the program, before it runs.</summary>
+    public static string Header(ProgramInput program, BugSet bugs) =>
+        $"target: {MmuTarget.Name}  A/D bits: {(MmuTarget.AdEnabled(program.Config) ? "on" : "off")}  need_resched after: {MmuTarget.ReschedQuantum(program.Config)} steps  bugs: {(bugs.Ids.Any() ? string.Join(",", bugs.Ids) : "none")}\n"
+        + MmuTarget.Codec.Describe(program);
+
+    /// <summary>The timeline (when traced), what the schedule did, and the verdict.</summary>
+    public static string Outcome(RunResult result)
     {
         var sb = new StringBuilder();
-        sb.AppendLine($"target: {MmuTarget.Name}  A/D bits: {(MmuTarget.AdEnabled(program.Config) ? "on" : "off")}  need_resched after: {MmuTarget.ReschedQuantum(program.Config)} steps  bugs: {(bugs.Ids.Any() ? string.Join(",", bugs.Ids) : "none")}");
-        sb.Append(MmuTarget.Codec.Describe(program));
         if (result.Trace.Count > 0) sb.Append(Timeline(result));
         sb.AppendLine($"steps: {result.Steps}  scheduling decisions: {result.Schedule.Length}  preemptions: {result.Preemptions}  context switches: {result.ContextSwitches}");
         sb.Append(result.Violation is { } v ? Report(v) : "verdict: no invariant violated\n");
