@@ -30,8 +30,11 @@ public sealed class FeatureSet
     public ReadOnlySpan<System.Runtime.Intrinsics.Vector256<ulong>> Vectors =>
         System.Runtime.InteropServices.MemoryMarshal.Cast<ulong, System.Runtime.Intrinsics.Vector256<ulong>>(_seen.AsSpan());
 
-    /// <summary>Adds classified words; returns how many features were not there before.</summary>
-    public int Add(ReadOnlySpan<int> words, ReadOnlySpan<ulong> bits)
+    /// <summary>
+    /// Adds classified words; returns how many features were not there before, and appends their ids
+    /// to <paramref name="fresh"/> when given.
+    /// </summary>
+    public int Add(ReadOnlySpan<int> words, ReadOnlySpan<ulong> bits, List<uint>? fresh = null)
     {
         int added = 0;
         lock (_lock)
@@ -39,15 +42,17 @@ public sealed class FeatureSet
             for (int i = 0; i < words.Length; i++)
             {
                 int w = words[i];
-                ulong old = _seen[w], fresh = bits[i] & ~old;
-                if (fresh == 0) continue;
-                Volatile.Write(ref _seen[w], old | fresh);
-                int n = BitOperations.PopCount(fresh);
+                ulong old = _seen[w], gained = bits[i] & ~old;
+                if (gained == 0) continue;
+                Volatile.Write(ref _seen[w], old | gained);
+                int n = BitOperations.PopCount(gained);
                 added += n;
+                if (fresh is not null)
+                    for (ulong v = gained; v != 0; v &= v - 1) fresh.Add((uint)(w * 64 + BitOperations.TrailingZeroCount(v)));
                 if (w < EdgeMapSize / 8)
                 {
                     for (int b = 0; b < 8; b++)
-                        if (((old >> (b * 8)) & 0xff) == 0 && ((fresh >> (b * 8)) & 0xff) != 0) _edges++;
+                        if (((old >> (b * 8)) & 0xff) == 0 && ((gained >> (b * 8)) & 0xff) != 0) _edges++;
                 }
                 else _semantic += n;
             }
@@ -56,16 +61,26 @@ public sealed class FeatureSet
         return added;
     }
 
-    /// <summary>Adds features by id; returns how many were new.</summary>
-    public int Add(ReadOnlySpan<uint> features)
+    /// <summary>Adds features by id (ids out of range are ignored); returns how many were new.</summary>
+    public int Add(ReadOnlySpan<uint> features, List<uint>? fresh = null)
     {
         var words = new int[features.Length];
         var bits = new ulong[features.Length];
-        for (int i = 0; i < features.Length; i++)
+        int n = 0;
+        foreach (uint f in features)
         {
-            words[i] = (int)(features[i] >> 6);
-            bits[i] = 1UL << (int)(features[i] & 63);
+            if (f >= (uint)Words * 64) continue;
+            words[n] = (int)(f >> 6);
+            bits[n++] = 1UL << (int)(f & 63);
         }
-        return Add(words, bits);
+        return Add(words.AsSpan(0, n), bits.AsSpan(0, n), fresh);
+    }
+
+    /// <summary>Whether any of <paramref name="features"/> is not in the set yet.</summary>
+    public bool AddsTo(ReadOnlySpan<uint> features)
+    {
+        foreach (uint f in features)
+            if (f < (uint)Words * 64 && (Volatile.Read(ref _seen[f >> 6]) & (1UL << (int)(f & 63))) == 0) return true;
+        return false;
     }
 }

@@ -18,6 +18,7 @@ public sealed class FuzzLoop
     private readonly TargetContext _context;
     private readonly Feedback.Feedback _feedback;
     private readonly List<MutationKind> _applied = new(8);
+    private readonly List<uint> _fresh = new(64);
     private SplitMix64 _rng;
     private long _execs;
 
@@ -114,8 +115,9 @@ public sealed class FuzzLoop
             return 0;
         }
         if (!_feedback.Read(_session.Features)) return 0;
-        int added = _session.Features.Add(_feedback.Words, _feedback.Bits);
-        if (added > 0) _session.Accept(_codec.Encode(program.WithChoices(r.Schedule)), added, _execs, Id);
+        _fresh.Clear();
+        int added = _session.Features.Add(_feedback.Words, _feedback.Bits, _fresh);
+        if (added > 0) _session.Accept(_codec.Encode(program.WithChoices(r.Schedule)), _fresh.ToArray(), _execs, Id);
         return added;
     }
 }

@@ -56,12 +56,24 @@ public sealed class FuzzSession
     }
 
     /// <summary>Keeps an input that added features: in memory, then on disk, then tells listeners.</summary>
-    internal void Accept(byte[] data, int newFeatures, long exec, int loop)
+    internal void Accept(byte[] data, uint[] features, long exec, int loop)
     {
-        var entry = new CorpusEntry(CorpusStore.NameOf(data), data, newFeatures, exec);
+        var entry = new CorpusEntry(CorpusStore.NameOf(data), data, features.Length, exec, features);
         if (!Corpus.Add(entry)) return;
         Store?.Add(data);
         NewInput?.Invoke(entry, loop);
+    }
+
+    /// <summary>
+    /// Takes an input merged elsewhere (another process found it): its features join the global set
+    /// and it joins the corpus without being run here. Thread-safe; false when it is already there.
+    /// </summary>
+    public bool Import(string name, byte[] data, ReadOnlySpan<uint> features)
+    {
+        int added = Features.Add(features);
+        if (!Corpus.Add(new CorpusEntry(name, data, added, -1, features.ToArray()))) return false;
+        Store?.Add(data);
+        return true;
     }
 
     internal void ReportCrash(CrashFound c)

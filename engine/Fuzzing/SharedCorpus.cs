@@ -1,7 +1,10 @@
 namespace Fuzz.Engine.Fuzzing;
 
-/// <summary>An input kept because it added features.</summary>
-public sealed record CorpusEntry(string Name, byte[] Data, int NewFeatures, long FoundAtExec);
+/// <summary>
+/// An input kept because it added features; <paramref name="Features"/> are the ids it added where
+/// it was found (what another process needs to merge it without running it).
+/// </summary>
+public sealed record CorpusEntry(string Name, byte[] Data, int NewFeatures, long FoundAtExec, uint[] Features);
 
 /// <summary>
 /// The in-memory corpus every fuzz loop picks from. Appends take a lock and grow the array by
