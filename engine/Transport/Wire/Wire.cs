@@ -1,0 +1,60 @@
+using Fuzz.Engine.Transport.Messages;
+using Google.Protobuf;
+
+namespace Fuzz.Engine.Transport.Wire;
+
+/// <summary>Why a message was dead-lettered.</summary>
+public enum Rejection { None, Empty, Oversized, Truncated, Garbage, WrongVersion, NoBody, WrongCampaign, Unexpected }
+
+/// <summary>Envelope encoding and the checks every receiver makes before trusting a message.</summary>
+public static class WireFormat
+{
+    public const uint ProtocolVersion = 1;
+
+    /// <summary>Nothing the farm sends comes near this; bigger messages are dead-lettered unread.</summary>
+    public const int MaxMessageBytes = 4 << 20;
+
+    public static byte[] Encode(Envelope e)
+    {
+        if (e.Version == 0) e.Version = ProtocolVersion;
+        return e.ToByteArray();
+    }
+
+    public static Rejection TryDecode(ReadOnlySpan<byte> body, out Envelope envelope)
+    {
+        envelope = null!;
+        if (body.Length == 0) return Rejection.Empty;
+        if (body.Length > MaxMessageBytes) return Rejection.Oversized;
+        Envelope e;
+        try
+        {
+            e = Envelope.Parser.ParseFrom(body);
+        }
+        catch (InvalidProtocolBufferException x)
+        {
+            return x.Message.Contains("ended unexpectedly", StringComparison.OrdinalIgnoreCase) ? Rejection.Truncated : Rejection.Garbage;
+        }
+        if (e.Version != ProtocolVersion) return Rejection.WrongVersion;
+        if (e.BodyCase == Envelope.BodyOneofCase.None) return Rejection.NoBody;
+        envelope = e;
+        return Rejection.None;
+    }
+
+    public static string Campaign(string target, IEnumerable<string> bugs) =>
+        string.Join('+', bugs.Order(StringComparer.Ordinal).Prepend(target));
+}
+
+/// <summary>Dead-letter counts by reason, shared by a process's consumers.</summary>
+public sealed class RejectionCounts
+{
+    private readonly long[] _counts = new long[Enum.GetValues<Rejection>().Length];
+
+    public void Add(Rejection r) => Interlocked.Increment(ref _counts[(int)r]);
+
+    public long this[Rejection r] => Interlocked.Read(ref _counts[(int)r]);
+
+    public long Total => _counts.Skip(1).Sum(c => Interlocked.Read(ref c));
+
+    public IReadOnlyDictionary<string, long> ToDictionary() =>
+        Enum.GetValues<Rejection>().Where(r => r != Rejection.None && this[r] > 0).ToDictionary(r => r.ToString(), r => this[r]);
+}
