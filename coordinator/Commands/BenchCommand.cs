@@ -188,16 +188,17 @@ public static class BenchCommand
                 for (int i = 0; i < trials && !cancel.IsCancellationRequested; i++)
                 {
                     ulong s = seed + (ulong)i;
-                    using var farm = new Fuzz.Coordinator.Farm.EmbeddedFarm(new FuzzOptions(MmuTarget.Name, kind, s, [id]), factory, workers, null, TimeSpan.Zero);
+                    var session = new FuzzSession(new FuzzOptions(MmuTarget.Name, kind, s, [id]), factory, store: null);
+                    for (int w = 0; w < workers; w++) session.CreateLoop();
                     using var found = new ManualResetEventSlim();
                     CrashFound? first = null;
-                    farm.FirstOfKind += c => { Interlocked.CompareExchange(ref first, c, null); found.Set(); };
-                    farm.Start();
+                    session.Crash += c => { Interlocked.CompareExchange(ref first, c, null); found.Set(); };
+                    session.StartLoops();
                     found.Wait(TimeSpan.FromSeconds(cap), cancel);
-                    farm.Stop(TimeSpan.Zero);
+                    session.StopLoops();
                     var t = first is { } c0
-                        ? new Trial(id, name, s, true, c0.Elapsed.TotalSeconds, farm.Session.Execs, c0.Violation.Id)
-                        : new Trial(id, name, s, false, cap, farm.Session.Execs, 0);
+                        ? new Trial(id, name, s, true, c0.Elapsed.TotalSeconds, session.Execs, c0.Violation.Id)
+                        : new Trial(id, name, s, false, cap, session.Execs, 0);
                     mine.Add(t);
                     Console.WriteLine($"  {id,-24} {name,-8} seed {s,3}: {(t.Found ? $"{t.Seconds,7:F2}s  invariant {t.Invariant}" : $"not found in {cap}s")}");
                 }

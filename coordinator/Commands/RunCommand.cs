@@ -115,7 +115,7 @@ public static class RunCommand
             Status("CRASH");
             lock (print) stdout.WriteLine($"    invariant {c.Violation.Id} ({c.Violation.InvariantName}) at {c.Violation.Site}: {c.Violation.Detail}");
         };
-        if (farm.Triage is { } triage)
+        if (farm.Triage is var triage)
             triage.Triaged += o =>
             {
                 if (o.Verdict == TriageVerdict.Filed && o.Report is { } r)
@@ -136,7 +136,7 @@ public static class RunCommand
                 lock (print) stderr.WriteLine("fuzz run: stopping (Ctrl-C again to skip minimising queued crashes)");
                 stop.Cancel();
             }
-            else farm.Triage?.Stop(TimeSpan.Zero);
+            else farm.Triage.Stop(TimeSpan.Zero);
         };
         Console.CancelKeyPress += onCancel;
         var sw = Stopwatch.StartNew();
@@ -169,9 +169,9 @@ public static class RunCommand
         {
             Console.CancelKeyPress -= onCancel;
         }
-        var filed = farm.Triage?.Filed ?? [];
+        var filed = farm.Triage.Filed;
         stdout.WriteLine($"summary: {farm.Session.Execs:N0} execs in {sw.Elapsed.TotalSeconds:F1}s ({rate:N0}/s), {farm.Session.Features.Edges} edges, {farm.Session.Features.Features} features ({farm.Session.Features.Semantic} semantic), corpus {farm.Session.Corpus.Count}");
-        stdout.WriteLine($"crashes: {farm.Session.CrashesFound:N0} found this run, {filed.Count} unique filed in {Path.Combine(Path.GetFullPath(a.Out), "crashes")}, {farm.Triage?.Duplicates ?? 0} duplicates, {farm.Triage?.NotReproduced ?? 0} did not reproduce");
+        stdout.WriteLine($"crashes: {farm.Session.CrashesFound:N0} found this run, {filed.Count} unique filed in {Path.Combine(Path.GetFullPath(a.Out), "crashes")}, {farm.Triage.Duplicates} duplicates, {farm.Triage.NotReproduced} did not reproduce");
         foreach (var r in filed)
             stdout.WriteLine($"  {r.Signature}  invariant {r.Invariant} ({r.InvariantName})  {r.After.Ops} ops, {r.After.Threads} threads, {r.After.Preemptions} preemptions  hits {r.Hits}");
         return farm.Session.CrashesFound > 0 ? 1 : 0;

@@ -2,6 +2,8 @@ using Fuzz.Engine.Corpus;
 using Fuzz.Engine.Crashes;
 using Fuzz.Engine.Fuzzing;
 using Fuzz.Engine.Storage;
+using Fuzz.Engine.Transport.Embedded;
+using Fuzz.Worker.Node;
 
 namespace Fuzz.Coordinator.Farm;
 
@@ -9,41 +11,43 @@ namespace Fuzz.Coordinator.Farm;
 public sealed record StatsLine(double Seconds, long Execs, double ExecsPerSecond, int Cov, int Ft, int Semantic, int Corp, int Crashes, long CrashesFound, int Workers);
 
 /// <summary>
-/// The single-process farm: N fuzz loops on N threads sharing one session (corpus and global
-/// feature set), crash triage on its own thread, the corpus, crashes and stats.jsonl in the work
-/// directory.
+/// The farm in one process: a coordinator and a worker with N fuzz loops, connected through the
+/// embedded broker exactly as they would be through RabbitMQ. The work directory gets the corpus,
+/// the crashes and stats.jsonl.
 /// </summary>
 public sealed class EmbeddedFarm : IDisposable
 {
-    private readonly List<Thread> _threads = new();
-    private readonly CancellationTokenSource _stop = new();
     private readonly HashSet<string> _keys = new(StringComparer.Ordinal);
+    private readonly EmbeddedTransport _coordinatorLink, _workerLink;
 
-    public EmbeddedFarm(FuzzOptions options, ITargetFactory factory, int workers, string? workDir, TimeSpan minimizeBudget)
+    public EmbeddedFarm(FuzzOptions options, ITargetFactory factory, int workers, string workDir, TimeSpan minimizeBudget)
     {
         Workers = Math.Max(1, workers);
         WorkDir = workDir;
-        CorpusStore? store = null;
-        if (workDir is not null)
-        {
-            store = new CorpusStore(Path.Combine(workDir, "corpus", options.Target));
-            Triage = new CrashTriage(factory, options.Target, options.Bugs, Path.Combine(workDir, "crashes"), minimizeBudget);
-        }
-        Session = new FuzzSession(options, factory, store);
-        for (int i = 0; i < Workers; i++) Session.CreateLoop();
-        Session.Crash += c =>
+        Broker = new EmbeddedBroker();
+        _coordinatorLink = new EmbeddedTransport(Broker);
+        _workerLink = new EmbeddedTransport(Broker);
+        Coordinator = new CoordinatorNode(
+            new CoordinatorOptions("coordinator", workDir, options.Target, options.Bugs) { MinimizeBudget = minimizeBudget, LoadWorkDirCorpus = false, StatsInterval = null },
+            factory, _coordinatorLink);
+        Worker = new WorkerNode(new WorkerOptions("worker", Workers, options), factory, _workerLink);
+        Worker.Session.Crash += c =>
         {
             bool first;
             lock (_keys) first = _keys.Add(CrashSignature.Key(c.Violation));
-            Triage?.Submit(c);
             if (first) FirstOfKind?.Invoke(c);
         };
+        Coordinator.StartAsync(CancellationToken.None).GetAwaiter().GetResult();
+        Worker.StartAsync(CancellationToken.None).GetAwaiter().GetResult();
     }
 
     public int Workers { get; }
-    public string? WorkDir { get; }
-    public FuzzSession Session { get; }
-    public CrashTriage? Triage { get; }
+    public string WorkDir { get; }
+    public EmbeddedBroker Broker { get; }
+    public CoordinatorNode Coordinator { get; }
+    public WorkerNode Worker { get; }
+    public FuzzSession Session => Worker.Session;
+    public CrashTriage Triage => Coordinator.Triage;
 
     /// <summary>The first crash of each invariant+site, as soon as a loop finds it (before triage).</summary>
     public event Action<CrashFound>? FirstOfKind;
@@ -76,7 +80,7 @@ public sealed class EmbeddedFarm : IDisposable
     public IReadOnlyList<RejectedFile> LoadSeeds(IEnumerable<string> dirs)
     {
         var all = dirs.ToList();
-        if (Session.Store is { } s) all.Insert(0, s.Dir);
+        all.Insert(0, Coordinator.Store.Dir);
         var loop = Session.Loops[0];
         var target = Session.Factory.Create(Session.Options.Target, Session.Options.Bugs);
         var load = CorpusStore.Load(all.Distinct(), target.Codec, target.Vocabulary);
@@ -85,39 +89,40 @@ public sealed class EmbeddedFarm : IDisposable
     }
 
     /// <summary>Starts the loops; with <paramref name="runs"/>, they stop after that many executions in all (split evenly).</summary>
-    public void Start(long? runs = null)
-    {
-        Triage?.Start();
-        foreach (var loop in Session.Loops)
-        {
-            long share = runs is { } n ? n / Workers + (loop.Id < n % Workers ? 1 : 0) : long.MaxValue;
-            var t = new Thread(() => loop.Run(_stop.Token, loop.Execs + share)) { Name = $"fuzz loop {loop.Id}", IsBackground = true };
-            _threads.Add(t);
-            t.Start();
-        }
-    }
+    public void Start(long? runs = null) => Worker.StartLoops(runs);
 
-    public bool LoopsFinished => _threads.All(t => !t.IsAlive);
+    public bool LoopsFinished => Worker.LoopsFinished;
 
-    /// <summary>Stops the loops, then lets triage finish what is queued within <paramref name="drain"/>.</summary>
+    /// <summary>
+    /// Stops the loops, lets the coordinator take everything they found, then lets triage finish
+    /// what is queued within <paramref name="drain"/>.
+    /// </summary>
     public void Stop(TimeSpan drain)
     {
-        _stop.Cancel();
-        foreach (var t in _threads) t.Join();
-        _threads.Clear();
-        Triage?.Stop(drain);
-        Triage?.Flush();
+        Worker.StopLoops();
+        var deadline = DateTime.UtcNow + drain + TimeSpan.FromSeconds(10);
+        using (var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10)))
+        {
+            try { Worker.FlushAsync(cts.Token).GetAwaiter().GetResult(); } catch (OperationCanceledException) { }
+        }
+        using (var cts = new CancellationTokenSource(drain + TimeSpan.FromSeconds(1)))
+        {
+            try { Coordinator.WaitIdleAsync(cts.Token).GetAwaiter().GetResult(); } catch (OperationCanceledException) { }
+        }
+        var left = deadline - DateTime.UtcNow;
+        Triage.Stop(left > TimeSpan.Zero ? left : TimeSpan.Zero);
+        Triage.Flush();
     }
 
     public StatsLine Stats(double execsPerSecond) => new(
         Math.Round(Session.Elapsed.TotalSeconds, 3), Session.Execs, Math.Round(execsPerSecond), Session.Features.Edges, Session.Features.Features,
-        Session.Features.Semantic, Session.Corpus.Count, Math.Max(Triage?.Unique ?? 0, CrashKinds), Session.CrashesFound, Workers);
+        Session.Features.Semantic, Session.Corpus.Count, Math.Max(Triage.Unique, CrashKinds), Session.CrashesFound, Workers);
 
     public void Dispose()
     {
-        _stop.Cancel();
-        foreach (var t in _threads) t.Join();
-        Triage?.Dispose();
-        _stop.Dispose();
+        Worker.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        Coordinator.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        _workerLink.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        _coordinatorLink.DisposeAsync().AsTask().GetAwaiter().GetResult();
     }
 }

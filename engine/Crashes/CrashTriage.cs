@@ -12,7 +12,16 @@ namespace Fuzz.Engine.Crashes;
 public sealed record CrashReport(
     string Signature, string Target, IReadOnlyList<string> Bugs, int Invariant, string InvariantName, string Site, string Detail,
     string Shape, string Actor, string Operation, long Step, ProgramStats Before, ProgramStats After, double MinimizeSeconds,
-    int MinimizeExecutions, bool MinimizeTimedOut, long FoundAtExec, double FoundAtSeconds, int Hits, string Repro);
+    int MinimizeExecutions, bool MinimizeTimedOut, long FoundAtExec, double FoundAtSeconds, int Hits, string Repro, string Key = "", string FoundBy = "");
+
+/// <summary>A crash handed to triage: its input, the invariant and site it failed with where it was found, and who found it.</summary>
+public sealed record CrashSubmission(byte[] Input, string Key, long Exec, double Seconds, string FoundBy = "")
+{
+    public static CrashSubmission From(CrashFound c, string foundBy = "") => new(c.Input, CrashSignature.Key(c.Violation), c.Exec, c.Elapsed.TotalSeconds, foundBy);
+}
+
+/// <summary>Minimisation done elsewhere (e.g. by a worker); null = not available, minimise here.</summary>
+public delegate MinimizeResult? RemoteMinimizer(IFuzzTarget target, byte[] input, ProgramInput program, string key, TimeSpan budget, CancellationToken cancel);
 
 public enum TriageVerdict { Filed, Duplicate, NotReproduced }
 
@@ -31,7 +40,7 @@ public sealed class CrashTriage : IDisposable
     private readonly string _target;
     private readonly IReadOnlyCollection<string> _bugs;
     private readonly TimeSpan _budget;
-    private readonly BlockingCollection<CrashFound> _queue = new();
+    private readonly BlockingCollection<(CrashSubmission Crash, Action<TriageOutcome>? Done)> _queue = new();
     private readonly Dictionary<string, CrashReport> _filed = new(StringComparer.Ordinal);
     private readonly Dictionary<string, (int Minimized, string? First)> _keys = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _abort = new();
@@ -52,7 +61,14 @@ public sealed class CrashTriage : IDisposable
             try
             {
                 if (File.Exists(json) && JsonSerializer.Deserialize<CrashReport>(File.ReadAllBytes(json)) is { } r)
+                {
                     _filed[r.Signature] = r;
+                    if (r.Key.Length > 0)
+                    {
+                        var k = _keys.GetValueOrDefault(r.Key);
+                        _keys[r.Key] = (k.Minimized + 1, k.First ?? r.Signature);
+                    }
+                }
             }
             catch (Exception e) when (e is IOException or JsonException or UnauthorizedAccessException) { }
         }
@@ -61,10 +77,17 @@ public sealed class CrashTriage : IDisposable
     public string CrashesDir { get; }
     public event Action<TriageOutcome>? Triaged;
 
+    /// <summary>When set, asked first to minimise each crash.</summary>
+    public RemoteMinimizer? Remote { get; set; }
+
     public int Unique { get { lock (_filed) return _filed.Count; } }
     public int Duplicates => Volatile.Read(ref _duplicates);
     public int NotReproduced => Volatile.Read(ref _notReproduced);
     public int Pending => _queue.Count;
+
+    /// <summary>A crash taken off the queue is being triaged.</summary>
+    public bool Busy => Volatile.Read(ref _busy) != 0;
+    private int _busy;
 
     public IReadOnlyList<CrashReport> Filed
     {
@@ -75,19 +98,45 @@ public sealed class CrashTriage : IDisposable
     {
         _thread = new Thread(() =>
         {
-            foreach (var c in _queue.GetConsumingEnumerable())
+            foreach (var (c, done) in _queue.GetConsumingEnumerable())
             {
                 if (_abort.IsCancellationRequested) { SaveUntriaged(c); continue; }
-                var o = Triage(c, _abort.Token);
+                TriageOutcome o;
+                Volatile.Write(ref _busy, 1);
+                try
+                {
+                    o = Triage(c, _abort.Token);
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    SaveUntriaged(c);
+                    continue;
+                }
+                finally
+                {
+                    Volatile.Write(ref _busy, 0);
+                }
                 Triaged?.Invoke(o);
+                done?.Invoke(o);
             }
         }) { Name = "crash triage", IsBackground = true };
         _thread.Start();
     }
 
-    public void Submit(CrashFound c)
+    public void Submit(CrashFound c) => Submit(CrashSubmission.From(c));
+
+    /// <summary>Queues a crash; <paramref name="done"/> runs once it is filed, found a duplicate or not reproduced (not if triage stops first).</summary>
+    public bool Submit(CrashSubmission c, Action<TriageOutcome>? done = null)
     {
-        if (!_queue.IsAddingCompleted) _queue.Add(c);
+        try
+        {
+            _queue.Add((c, done));
+            return true;
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
+        }
     }
 
     /// <summary>Stops taking crashes and triages what is queued; after <paramref name="drain"/>, the rest is saved unminimised.</summary>
@@ -110,7 +159,7 @@ public sealed class CrashTriage : IDisposable
     }
 
     /// <summary>Triage one crash now, on the calling thread.</summary>
-    public TriageOutcome Triage(CrashFound c, CancellationToken cancel)
+    public TriageOutcome Triage(CrashSubmission c, CancellationToken cancel)
     {
         var target = _factory.Create(_target, _bugs);
         var program = target.Codec.Decode(c.Input);
@@ -121,7 +170,7 @@ public sealed class CrashTriage : IDisposable
             return new TriageOutcome(TriageVerdict.NotReproduced, null, null, "");
         }
         string key = CrashSignature.Key(v);
-        if (key != CrashSignature.Key(c.Violation))
+        if (key != c.Key)
         {
             Interlocked.Increment(ref _notReproduced);
             return new TriageOutcome(TriageVerdict.NotReproduced, null, null, key);
@@ -137,7 +186,7 @@ public sealed class CrashTriage : IDisposable
             }
             _keys[key] = (k.Minimized + 1, k.First);
         }
-        var (m, final, sig) = CrashReplay.MinimizeAndSign(target, program, _budget, cancel);
+        var (m, final, sig) = MinimizeAndSign(target, c.Input, program, key, cancel);
         var fv = final.Violation!;
         lock (_filed)
         {
@@ -152,8 +201,9 @@ public sealed class CrashTriage : IDisposable
         }
         var report = new CrashReport(sig, _target, _bugs.Order(StringComparer.Ordinal).ToList(), fv.Id, fv.InvariantName, fv.Site, fv.Detail,
             CrashSignature.Shape(m.Minimized, final.Preemptions, target.Vocabulary), fv.Actor, fv.Operation, fv.Step, m.Before, m.After,
-            m.Elapsed.TotalSeconds, m.Executions, m.TimedOut, c.Exec, c.Elapsed.TotalSeconds, 1,
-            $"fuzz repro --target {_target}{string.Concat(_bugs.Order(StringComparer.Ordinal).Select(b => $" --bug {b}"))} {Path.Combine(CrashesDir, sig, "minimized")}");
+            m.Elapsed.TotalSeconds, m.Executions, m.TimedOut, c.Exec, c.Seconds, 1,
+            $"fuzz repro --target {_target}{string.Concat(_bugs.Order(StringComparer.Ordinal).Select(b => $" --bug {b}"))} {Path.Combine(CrashesDir, sig, "minimized")}",
+            key, c.FoundBy);
         string dir = Path.Combine(CrashesDir, sig);
         Directory.CreateDirectory(dir);
         AtomicFile.Write(Path.Combine(dir, "input"), c.Input);
@@ -164,6 +214,44 @@ public sealed class CrashTriage : IDisposable
         lock (_filed) _filed[sig] = report;
         WriteReport(report, (target.Codec.Describe(program), target.Codec.Describe(m.Minimized), trace));
         return new TriageOutcome(TriageVerdict.Filed, sig, report, key);
+    }
+
+    /// <summary>A minimisation from <see cref="Remote"/> is used when its result still fails with the same key; otherwise minimise here.</summary>
+    private (MinimizeResult, ExecResult, string) MinimizeAndSign(IFuzzTarget target, byte[] input, ProgramInput program, string key, CancellationToken cancel)
+    {
+        if (Remote?.Invoke(target, input, program, key, _budget, cancel) is { } remote)
+        {
+            var final = target.ExecuteSafely(remote.Minimized);
+            if (final.Violation is { } v && CrashSignature.Key(v) == key)
+                return (remote, final, CrashSignature.Compute(v, remote.Minimized, final.Preemptions, target.Vocabulary));
+        }
+        return CrashReplay.MinimizeAndSign(target, program, _budget, cancel);
+    }
+
+    /// <summary>
+    /// Takes a crash filed by another coordinator: its files are written here (if missing) and its
+    /// signature counts as known. False when it was known already.
+    /// </summary>
+    public bool Adopt(CrashReport report, byte[] input, byte[] minimized, string trace, string reportMarkdown)
+    {
+        lock (_filed)
+        {
+            if (_filed.ContainsKey(report.Signature)) return false;
+            _filed[report.Signature] = report;
+            if (report.Key.Length > 0)
+            {
+                var k = _keys.GetValueOrDefault(report.Key);
+                _keys[report.Key] = (k.Minimized + 1, k.First ?? report.Signature);
+            }
+        }
+        string dir = Path.Combine(CrashesDir, report.Signature);
+        Directory.CreateDirectory(dir);
+        AtomicFile.Write(Path.Combine(dir, "input"), input);
+        AtomicFile.Write(Path.Combine(dir, "minimized"), minimized);
+        AtomicFile.WriteText(Path.Combine(dir, "trace.txt"), trace);
+        if (reportMarkdown.Length > 0) AtomicFile.WriteText(Path.Combine(dir, "report.md"), reportMarkdown);
+        WriteReport(report, null);
+        return true;
     }
 
     /// <summary>Rewrites the hit count of every filed crash (their report.json) at the end of a run.</summary>
@@ -210,7 +298,7 @@ public sealed class CrashTriage : IDisposable
         AtomicFile.WriteText(Path.Combine(dir, "report.md"), md.ToString());
     }
 
-    private void SaveUntriaged(CrashFound c)
+    private void SaveUntriaged(CrashSubmission c)
     {
         string dir = Path.Combine(CrashesDir, "untriaged");
         Directory.CreateDirectory(dir);

@@ -55,6 +55,32 @@ public sealed class FuzzSession
         }
     }
 
+    private readonly List<Thread> _threads = new();
+    private CancellationTokenSource _loopsStop = new();
+
+    /// <summary>Runs every loop on a thread of its own; with <paramref name="runs"/>, they stop after that many executions in all (split evenly).</summary>
+    public void StartLoops(long? runs = null, string name = "fuzz")
+    {
+        if (_loopsStop.IsCancellationRequested) _loopsStop = new();
+        var stop = _loopsStop.Token;
+        foreach (var loop in Loops)
+        {
+            long share = runs is { } n ? n / Loops.Count + (loop.Id < n % Loops.Count ? 1 : 0) : long.MaxValue;
+            var t = new Thread(() => loop.Run(stop, loop.Execs + share)) { Name = $"{name} loop {loop.Id}", IsBackground = true };
+            _threads.Add(t);
+            t.Start();
+        }
+    }
+
+    public bool LoopsFinished => _threads.All(t => !t.IsAlive);
+
+    public void StopLoops()
+    {
+        _loopsStop.Cancel();
+        foreach (var t in _threads) t.Join();
+        _threads.Clear();
+    }
+
     /// <summary>Keeps an input that added features: in memory, then on disk, then tells listeners.</summary>
     internal void Accept(byte[] data, uint[] features, long exec, int loop)
     {

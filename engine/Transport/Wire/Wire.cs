@@ -7,7 +7,7 @@ namespace Fuzz.Engine.Transport.Wire;
 public enum Rejection { None, Empty, Oversized, Truncated, Garbage, WrongVersion, NoBody, WrongCampaign, Unexpected }
 
 /// <summary>Envelope encoding and the checks every receiver makes before trusting a message.</summary>
-public static class WireFormat
+public static class FarmWire
 {
     public const uint ProtocolVersion = 1;
 
@@ -57,4 +57,19 @@ public sealed class RejectionCounts
 
     public IReadOnlyDictionary<string, long> ToDictionary() =>
         Enum.GetValues<Rejection>().Where(r => r != Rejection.None && this[r] > 0).ToDictionary(r => r.ToString(), r => this[r]);
+}
+
+/// <summary>Envelopes stamped with who sent them, for which campaign, and when.</summary>
+public sealed class EnvelopeFactory(string sender, string campaign)
+{
+    public string Sender { get; } = sender;
+    public string Campaign { get; } = campaign;
+
+    public Messages.Envelope New() => new()
+    {
+        Version = FarmWire.ProtocolVersion,
+        Sender = Sender,
+        Campaign = Campaign,
+        SentUnixMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(),
+    };
 }

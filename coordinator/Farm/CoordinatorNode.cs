@@ -1,0 +1,524 @@
+using System.Collections.Concurrent;
+using System.Text.Json;
+using System.Threading.Channels;
+using Fuzz.Engine.Corpus;
+using Fuzz.Engine.Crashes;
+using Fuzz.Engine.Feedback;
+using Fuzz.Engine.Fuzzing;
+using Fuzz.Engine.Input;
+using Fuzz.Engine.Minimization;
+using Fuzz.Engine.Storage;
+using Fuzz.Engine.Transport;
+using Fuzz.Engine.Transport.Messages;
+using Fuzz.Engine.Transport.Wire;
+using Google.Protobuf;
+
+namespace Fuzz.Coordinator.Farm;
+
+public sealed record CoordinatorOptions(string Name, string WorkDir, string Target, IReadOnlyCollection<string> Bugs)
+{
+    public TimeSpan MinimizeBudget { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>A worker silent for this long is lost.</summary>
+    public TimeSpan WorkerTimeout { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Run the work directory's corpus at start-up to learn its features (off when a local worker seeds it).</summary>
+    public bool LoadWorkDirCorpus { get; init; } = true;
+
+    /// <summary>Ask workers to minimise crashes (falls back to minimising here when none is alive).</summary>
+    public bool MinimizeOnWorkers { get; init; } = true;
+
+    /// <summary>Write stats.jsonl in the work directory every interval (null: the caller writes stats).</summary>
+    public TimeSpan? StatsInterval { get; init; } = TimeSpan.FromSeconds(1);
+
+    public int Prefetch { get; init; } = 1024;
+}
+
+public enum WorkerState { Alive, Lost, Left }
+
+public sealed record WorkerInfo(string Name, DateTime FirstSeen, DateTime LastSeen, WorkerState State, Heartbeat Last);
+
+/// <summary>One stats.jsonl line of a coordinator.</summary>
+public sealed record CoordinatorStats(
+    double Seconds, bool Active, long Execs, double ExecsPerSecond, int Cov, int Ft, int Corp, int Crashes, int WorkersAlive, int WorkersLost,
+    long InputsReceived, long InputsAccepted, long InputsRedundant, long Messages, long DeadLettered, long CrashesReceived, int CrashDuplicates,
+    int CrashesNotReproduced, long TasksSent);
+
+/// <summary>
+/// The coordinator: keeps the global feature set, accepts an input only if it adds features,
+/// writes it to the work directory and appends it to the merged-corpus log before acknowledging
+/// it, triages crashes (re-verify, dedup, minimise on a worker, file), and tracks workers from
+/// their heartbeats. A second one started on the same broker is a standby: it follows the logs
+/// (so its feature set, corpus and crashes stay current) and takes over the events queue when
+/// the active one's connection goes.
+/// </summary>
+public sealed class CoordinatorNode : IAsyncDisposable
+{
+    private readonly ITransport _transport;
+    private readonly ITargetFactory _factory;
+    private readonly EnvelopeFactory _envelopes;
+    private readonly Lock _state = new();
+    private readonly HashSet<string> _names = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, WorkerInfo> _workers = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, TaskCompletionSource<Minimized?>> _pendingTasks = new(StringComparer.Ordinal);
+    private readonly Channel<IDelivery> _inbox = Channel.CreateUnbounded<IDelivery>();
+    private readonly CancellationTokenSource _stop = new();
+    private readonly List<IAsyncDisposable> _subscriptions = new();
+    private readonly System.Diagnostics.Stopwatch _clock = System.Diagnostics.Stopwatch.StartNew();
+    private readonly HashSet<string> _foreignSenders = new(StringComparer.Ordinal);
+    private readonly StreamWriter _inputsLog;
+    private Task? _processor, _monitor;
+    private string? _marker;
+    private readonly TaskCompletionSource _caughtUp = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private long _received, _accepted, _redundant, _messages, _crashesReceived, _tasksSent, _inFlight;
+    private int _active, _disposed;
+
+    public CoordinatorNode(CoordinatorOptions options, ITargetFactory factory, ITransport transport)
+    {
+        Options = options;
+        _factory = factory;
+        _transport = transport;
+        _envelopes = new EnvelopeFactory(options.Name, FarmWire.Campaign(options.Target, options.Bugs));
+        Directory.CreateDirectory(options.WorkDir);
+        Store = new CorpusStore(Path.Combine(options.WorkDir, "corpus", options.Target));
+        Triage = new CrashTriage(factory, options.Target, options.Bugs, Path.Combine(options.WorkDir, "crashes"), options.MinimizeBudget);
+        if (options.MinimizeOnWorkers) Triage.Remote = MinimizeOnWorker;
+        Triage.Triaged += OnTriaged;
+        _inputsLog = new StreamWriter(new FileStream(Path.Combine(options.WorkDir, "inputs.log"), FileMode.Append, FileAccess.Write, FileShare.Read));
+    }
+
+    public CoordinatorOptions Options { get; }
+    public CorpusStore Store { get; }
+    public CrashTriage Triage { get; }
+    public FeatureSet Features { get; } = new();
+    public RejectionCounts Rejected { get; } = new();
+
+    /// <summary>Holds the events queue (a standby becomes active when the active one goes).</summary>
+    public bool Active => Volatile.Read(ref _active) != 0;
+
+    public int CorpusCount { get { lock (_state) return _names.Count; } }
+    public long InputsAccepted => Interlocked.Read(ref _accepted);
+    public long InputsRedundant => Interlocked.Read(ref _redundant);
+    public long InputsReceived => Interlocked.Read(ref _received);
+    public long Messages => Interlocked.Read(ref _messages);
+    public long CrashesReceived => Interlocked.Read(ref _crashesReceived);
+
+    public IReadOnlyList<WorkerInfo> Workers { get { lock (_workers) return _workers.Values.OrderBy(w => w.Name, StringComparer.Ordinal).ToList(); } }
+
+    public event Action<string>? Log;
+
+    /// <summary>Inputs this coordinator accepted (not those it learnt from the log).</summary>
+    public event Action<AcceptedInput>? InputAccepted;
+
+    public async Task StartAsync(CancellationToken cancel)
+    {
+        await _transport.ConnectAsync(cancel).ConfigureAwait(false);
+        var local = Options.LoadWorkDirCorpus ? LoadWorkDir() : [];
+
+        _marker = Guid.NewGuid().ToString("N");
+        _subscriptions.Add(await _transport.ReadLogAsync(Topology.Corpus, 0, OnCorpusRecord, cancel).ConfigureAwait(false));
+        var mark = _envelopes.New();
+        mark.Accepted = new Accepted { Marker = _marker };
+        await _transport.AppendAsync(Topology.Corpus, FarmWire.Encode(mark), cancel).ConfigureAwait(false);
+        await _caughtUp.Task.WaitAsync(cancel).ConfigureAwait(false);
+
+        var unpublished = new List<AcceptedInput>();
+        lock (_state)
+            foreach (var (name, data, features) in local)
+                if (!_logged.Contains(name)) unpublished.Add(new AcceptedInput { Name = name, Data = ByteString.CopyFrom(data), Features = { features }, FoundBy = Options.Name });
+        foreach (var chunk in unpublished.Chunk(256)) await AppendAccepted(chunk, cancel).ConfigureAwait(false);
+        if (unpublished.Count > 0) Log?.Invoke($"published {unpublished.Count} inputs from the work directory that the merged corpus did not have");
+
+        _subscriptions.Add(await _transport.ReadLogAsync(Topology.Crashes, 0, OnCrashRecord, cancel).ConfigureAwait(false));
+        Triage.Start();
+        _processor = Task.Run(ProcessLoop);
+        _monitor = Task.Run(MonitorLoop);
+        _subscriptions.Add(await _transport.ConsumeAsync(Topology.Events, Options.Prefetch, d => _inbox.Writer.WriteAsync(d).AsTask(), cancel).ConfigureAwait(false));
+        Log?.Invoke($"{Options.Name}: {CorpusCount} inputs, {Features.Features} features; waiting for the events queue (standby until the active coordinator goes)");
+    }
+
+    private readonly HashSet<string> _logged = new(StringComparer.Ordinal);
+
+    /// <summary>The work directory's corpus, each input run once for its features; bad files are moved to quarantine/.</summary>
+    private List<(string Name, byte[] Data, uint[] Features)> LoadWorkDir()
+    {
+        var replayer = new Replayer(_factory, Options.Target, Options.Bugs);
+        var load = CorpusStore.Load(Store.Dir, replayer.Target.Codec, replayer.Target.Vocabulary);
+        foreach (var bad in load.Bad) Quarantine(bad.Path, bad.Reason);
+        var list = new List<(string, byte[], uint[])>();
+        foreach (var f in load.Good)
+        {
+            var (r, features) = replayer.Run(f.Data);
+            if (r.Violation is not null) { Quarantine(f.Path, "fails on the current model"); continue; }
+            string name = CorpusStore.NameOf(f.Data);
+            lock (_state)
+            {
+                Features.Add(features);
+                _names.Add(name);
+            }
+            list.Add((name, f.Data, features));
+        }
+        return list;
+    }
+
+    private void Quarantine(string path, string reason)
+    {
+        try
+        {
+            string dir = Path.Combine(Options.WorkDir, "quarantine");
+            Directory.CreateDirectory(dir);
+            File.Move(path, Path.Combine(dir, Path.GetFileName(path)), overwrite: true);
+            File.AppendAllText(Path.Combine(dir, "reasons.log"), $"{Path.GetFileName(path)}: {reason}\n");
+            Log?.Invoke($"quarantined {path}: {reason}");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Log?.Invoke($"could not quarantine {path} ({reason}): {e.Message}");
+        }
+    }
+
+    private Task OnCorpusRecord(LogRecord record)
+    {
+        var why = FarmWire.TryDecode(record.Body.Span, out var env);
+        if (why == Rejection.None && env.BodyCase != Envelope.BodyOneofCase.Accepted) why = Rejection.Unexpected;
+        if (why != Rejection.None)
+        {
+            Rejected.Add(why);
+            Log?.Invoke($"merged-corpus record {record.Offset} skipped: {why}");
+            return Task.CompletedTask;
+        }
+        if (env.Accepted.Marker.Length > 0 && env.Accepted.Marker == _marker) _caughtUp.TrySetResult();
+        if (env.Campaign != _envelopes.Campaign) return Task.CompletedTask;
+        foreach (var input in env.Accepted.Inputs)
+        {
+            var data = input.Data.ToByteArray();
+            string name = CorpusStore.NameOf(data);
+            bool fresh;
+            lock (_state)
+            {
+                _logged.Add(name);
+                fresh = _names.Add(name);
+                if (fresh) Features.Add(input.Features.ToArray());
+            }
+            if (fresh) Store.Add(data);
+        }
+        return Task.CompletedTask;
+    }
+
+    private Task OnCrashRecord(LogRecord record)
+    {
+        var why = FarmWire.TryDecode(record.Body.Span, out var env);
+        if (why == Rejection.None && env.BodyCase != Envelope.BodyOneofCase.FiledCrash) why = Rejection.Unexpected;
+        if (why != Rejection.None)
+        {
+            Rejected.Add(why);
+            return Task.CompletedTask;
+        }
+        if (env.Campaign != _envelopes.Campaign) return Task.CompletedTask;
+        var f = env.FiledCrash;
+        try
+        {
+            if (JsonSerializer.Deserialize<CrashReport>(f.ReportJson) is { } report && report.Signature == f.Signature &&
+                Triage.Adopt(report, f.Input.ToByteArray(), f.MinimizedInput.ToByteArray(), f.Trace, f.ReportMd))
+                Log?.Invoke($"crash {f.Signature} learnt from the crash log");
+        }
+        catch (JsonException)
+        {
+            Rejected.Add(Rejection.Garbage);
+        }
+        return Task.CompletedTask;
+    }
+
+    private async Task ProcessLoop()
+    {
+        var reader = _inbox.Reader;
+        var batch = new List<IDelivery>();
+        try
+        {
+            while (await reader.WaitToReadAsync(_stop.Token).ConfigureAwait(false))
+            {
+                if (Interlocked.Exchange(ref _active, 1) == 0) Log?.Invoke($"{Options.Name}: active");
+                while (batch.Count < 512 && reader.TryRead(out var d)) batch.Add(d);
+                Interlocked.Add(ref _inFlight, batch.Count);
+                await Process(batch).ConfigureAwait(false);
+                Interlocked.Add(ref _inFlight, -batch.Count);
+                batch.Clear();
+            }
+        }
+        catch (OperationCanceledException) when (_stop.IsCancellationRequested) { }
+    }
+
+    /// <summary>
+    /// One batch of events: new inputs are decided, written and appended to the merged corpus in one
+    /// record, and only then acknowledged; crashes are acknowledged when triage is done with them.
+    /// </summary>
+    private async Task Process(List<IDelivery> batch)
+    {
+        var accepted = new List<AcceptedInput>();
+        var ackAfterAppend = new List<IDelivery>();
+        var journal = new List<string>();
+        foreach (var d in batch)
+        {
+            Interlocked.Increment(ref _messages);
+            var why = FarmWire.TryDecode(d.Body.Span, out var env);
+            if (why == Rejection.None && env.Campaign != _envelopes.Campaign) why = Rejection.WrongCampaign;
+            if (why != Rejection.None)
+            {
+                Rejected.Add(why);
+                if (why == Rejection.WrongCampaign)
+                {
+                    lock (_foreignSenders)
+                        if (_foreignSenders.Add(env.Sender)) Log?.Invoke($"messages from {env.Sender} (campaign {env.Campaign}, this farm runs {_envelopes.Campaign}) are dead-lettered");
+                }
+                else Log?.Invoke($"dead-lettered a message ({why}, {d.Body.Length} bytes)");
+                await d.DeadLetterAsync().ConfigureAwait(false);
+                continue;
+            }
+            switch (env.BodyCase)
+            {
+                case Envelope.BodyOneofCase.NewInputs:
+                    Seen(env.Sender, null);
+                    foreach (var input in env.NewInputs.Inputs)
+                    {
+                        Interlocked.Increment(ref _received);
+                        var data = input.Data.ToByteArray();
+                        string name = CorpusStore.NameOf(data);
+                        bool take;
+                        lock (_state)
+                        {
+                            take = !_names.Contains(name) && Features.AddsTo(input.Features.ToArray());
+                            if (take)
+                            {
+                                Features.Add(input.Features.ToArray());
+                                _names.Add(name);
+                            }
+                        }
+                        if (take)
+                        {
+                            Store.Add(data);
+                            Interlocked.Increment(ref _accepted);
+                            accepted.Add(new AcceptedInput { Name = name, Data = input.Data, Features = { input.Features }, FoundBy = env.Sender, FoundUnixMs = env.SentUnixMs });
+                            journal.Add($"accepted {name} {env.Sender}");
+                        }
+                        else
+                        {
+                            Interlocked.Increment(ref _redundant);
+                            journal.Add($"redundant {name} {env.Sender}");
+                        }
+                    }
+                    ackAfterAppend.Add(d);
+                    break;
+                case Envelope.BodyOneofCase.Crash:
+                    Seen(env.Sender, null);
+                    OnCrash(env.Sender, env.Crash, d);
+                    break;
+                case Envelope.BodyOneofCase.Heartbeat:
+                    Seen(env.Sender, env.Heartbeat);
+                    await d.AckAsync().ConfigureAwait(false);
+                    break;
+                case Envelope.BodyOneofCase.Leaving:
+                    Left(env.Sender);
+                    await d.AckAsync().ConfigureAwait(false);
+                    break;
+                case Envelope.BodyOneofCase.TaskResult:
+                    if (_pendingTasks.TryRemove(env.TaskResult.TaskId, out var pending))
+                        pending.TrySetResult(env.TaskResult.KindCase == TaskResult.KindOneofCase.Minimized ? env.TaskResult.Minimized : null);
+                    await d.AckAsync().ConfigureAwait(false);
+                    break;
+                default:
+                    Rejected.Add(Rejection.Unexpected);
+                    await d.DeadLetterAsync().ConfigureAwait(false);
+                    break;
+            }
+        }
+        if (journal.Count > 0)
+        {
+            foreach (var line in journal) _inputsLog.WriteLine(line);
+            _inputsLog.Flush();
+        }
+        foreach (var chunk in accepted.Chunk(256)) await AppendAccepted(chunk, _stop.Token).ConfigureAwait(false);
+        foreach (var d in ackAfterAppend) await d.AckAsync().ConfigureAwait(false);
+        foreach (var a in accepted) InputAccepted?.Invoke(a);
+    }
+
+    private async Task AppendAccepted(IEnumerable<AcceptedInput> inputs, CancellationToken cancel)
+    {
+        var env = _envelopes.New();
+        env.Accepted = new Accepted { Inputs = { inputs } };
+        lock (_state)
+            foreach (var i in env.Accepted.Inputs) _logged.Add(i.Name);
+        var bytes = FarmWire.Encode(env);
+        for (int attempt = 0; ; attempt++)
+        {
+            try
+            {
+                await _transport.AppendAsync(Topology.Corpus, bytes, cancel).ConfigureAwait(false);
+                return;
+            }
+            catch (Exception e) when (e is not OperationCanceledException || !cancel.IsCancellationRequested)
+            {
+                if (attempt % 10 == 0) Log?.Invoke($"appending to the merged corpus failed ({e.Message}); retrying");
+                await Task.Delay(200, cancel).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private void OnCrash(string sender, Crash crash, IDelivery d)
+    {
+        Interlocked.Increment(ref _crashesReceived);
+        var input = crash.Input.ToByteArray();
+        string received = Path.Combine(Options.WorkDir, "crashes-received");
+        Directory.CreateDirectory(received);
+        AtomicFile.Write(Path.Combine(received, CorpusStore.NameOf(input)), input);
+        var submission = new CrashSubmission(input, crash.Key, crash.FoundAtExec, crash.FoundAtSeconds, sender);
+        Triage.Submit(submission, outcome => { _ = d.AckAsync(); });
+    }
+
+    private void OnTriaged(TriageOutcome o)
+    {
+        if (o.Verdict == TriageVerdict.NotReproduced) Log?.Invoke($"a crash did not reproduce on a clean model ({o.Key})");
+        if (o.Verdict != TriageVerdict.Filed || o.Report is not { } r) return;
+        Log?.Invoke($"filed {r.Signature}: {r.Detail} | minimised {r.Before.Ops}->{r.After.Ops} ops, {r.Before.Threads}->{r.After.Threads} threads, {r.Before.Preemptions}->{r.After.Preemptions} preemptions in {r.MinimizeSeconds:F1}s");
+        string dir = Path.Combine(Triage.CrashesDir, r.Signature);
+        try
+        {
+            var env = _envelopes.New();
+            env.FiledCrash = new FiledCrash
+            {
+                Signature = r.Signature, ReportJson = File.ReadAllText(Path.Combine(dir, "report.json")),
+                Input = ByteString.CopyFrom(File.ReadAllBytes(Path.Combine(dir, "input"))), MinimizedInput = ByteString.CopyFrom(File.ReadAllBytes(Path.Combine(dir, "minimized"))),
+                Trace = File.ReadAllText(Path.Combine(dir, "trace.txt")), ReportMd = File.Exists(Path.Combine(dir, "report.md")) ? File.ReadAllText(Path.Combine(dir, "report.md")) : "",
+            };
+            _transport.AppendAsync(Topology.Crashes, FarmWire.Encode(env), _stop.Token).Wait(_stop.Token);
+        }
+        catch (Exception e) when (e is IOException or OperationCanceledException or AggregateException or ObjectDisposedException)
+        {
+            Log?.Invoke($"could not append {r.Signature} to the crash log: {e.Message}");
+        }
+    }
+
+    /// <summary>The triage thread's minimiser: a task for the workers, waited for; null (minimise here) when no worker is alive or it times out.</summary>
+    private MinimizeResult? MinimizeOnWorker(IFuzzTarget target, byte[] input, ProgramInput program, string key, TimeSpan budget, CancellationToken cancel)
+    {
+        if (!Workers.Any(w => w.State == WorkerState.Alive)) return null;
+        string id = $"minimize-{Guid.NewGuid():N}";
+        var tcs = new TaskCompletionSource<Minimized?>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _pendingTasks[id] = tcs;
+        var env = _envelopes.New();
+        env.Task = new FarmTask
+        {
+            Id = id, ReplyTo = Topology.Events, Target = Options.Target, Bugs = { Options.Bugs },
+            Minimize = new MinimizeCrash { Input = ByteString.CopyFrom(input), Key = key, BudgetSeconds = budget.TotalSeconds },
+        };
+        try
+        {
+            _transport.PublishAsync(Topology.Tasks, FarmWire.Encode(env), cancel).Wait(cancel);
+            Interlocked.Increment(ref _tasksSent);
+            if (!tcs.Task.Wait(budget * 3 + TimeSpan.FromSeconds(30), cancel) || tcs.Task.Result is not { } m) return null;
+            var minimized = target.Codec.Decode(m.MinimizedInput.ToByteArray());
+            return new MinimizeResult(program, minimized, m.Key, Stats(m.Before), Stats(m.After), (int)m.Executions, TimeSpan.FromSeconds(m.Seconds), m.TimedOut);
+        }
+        catch (Exception e) when (e is OperationCanceledException or AggregateException or ObjectDisposedException)
+        {
+            return null;
+        }
+        finally
+        {
+            _pendingTasks.TryRemove(id, out _);
+        }
+    }
+
+    private static ProgramStats Stats(ProgramShape? s) => s is null
+        ? new ProgramStats(0, 0, 0, 0, 0, 0)
+        : new ProgramStats((int)s.Ops, (int)s.Threads, (int)s.Preemptions, (int)s.ContextSwitches, (long)s.Steps, 0);
+
+    private void Seen(string name, Heartbeat? hb)
+    {
+        var now = DateTime.UtcNow;
+        lock (_workers)
+        {
+            if (!_workers.TryGetValue(name, out var w))
+            {
+                _workers[name] = new WorkerInfo(name, now, now, WorkerState.Alive, hb ?? new Heartbeat());
+                Log?.Invoke($"worker {name} joined");
+                return;
+            }
+            if (w.State != WorkerState.Alive) Log?.Invoke($"worker {name} is back");
+            _workers[name] = w with { LastSeen = now, State = WorkerState.Alive, Last = hb ?? w.Last };
+        }
+    }
+
+    private void Left(string name)
+    {
+        lock (_workers)
+            if (_workers.TryGetValue(name, out var w))
+            {
+                _workers[name] = w with { State = WorkerState.Left, LastSeen = DateTime.UtcNow };
+                Log?.Invoke($"worker {name} left");
+            }
+    }
+
+    private async Task MonitorLoop()
+    {
+        StreamWriter? stats = Options.StatsInterval is null ? null
+            : new StreamWriter(new FileStream(Path.Combine(Options.WorkDir, "stats.jsonl"), FileMode.Append, FileAccess.Write, FileShare.Read)) { AutoFlush = true };
+        try
+        {
+            var interval = Options.StatsInterval ?? TimeSpan.FromSeconds(1);
+            while (!_stop.IsCancellationRequested)
+            {
+                await Task.Delay(interval, _stop.Token).ConfigureAwait(false);
+                var now = DateTime.UtcNow;
+                lock (_workers)
+                    foreach (var w in _workers.Values.ToList())
+                        if (w.State == WorkerState.Alive && now - w.LastSeen > Options.WorkerTimeout)
+                        {
+                            _workers[w.Name] = w with { State = WorkerState.Lost };
+                            Log?.Invoke($"worker {w.Name} lost (nothing from it for {(now - w.LastSeen).TotalSeconds:F1}s)");
+                        }
+                stats?.WriteLine(JsonSerializer.Serialize(Stats(), Commands.RunCommand.JsonOptions));
+            }
+        }
+        catch (OperationCanceledException) { }
+        finally
+        {
+            stats?.Dispose();
+        }
+    }
+
+    public CoordinatorStats Stats()
+    {
+        var workers = Workers;
+        var alive = workers.Where(w => w.State == WorkerState.Alive).ToList();
+        return new CoordinatorStats(
+            Math.Round(_clock.Elapsed.TotalSeconds, 3), Active, workers.Sum(w => (long)w.Last.Execs), Math.Round(alive.Sum(w => w.Last.ExecsPerSecond)),
+            Features.Edges, Features.Features, CorpusCount, Triage.Unique, alive.Count, workers.Count(w => w.State == WorkerState.Lost),
+            InputsReceived, InputsAccepted, InputsRedundant, Messages, Rejected.Total, CrashesReceived, Triage.Duplicates, Triage.NotReproduced,
+            Interlocked.Read(ref _tasksSent));
+    }
+
+    /// <summary>Waits until every event delivered so far and every crash queued has been dealt with.</summary>
+    public async Task WaitIdleAsync(CancellationToken cancel)
+    {
+        while (true)
+        {
+            if (_inbox.Reader.Count == 0 && Interlocked.Read(ref _inFlight) == 0 && Triage.Pending == 0 && !Triage.Busy &&
+                await _transport.CountAsync(Topology.Events, cancel).ConfigureAwait(false) == 0)
+                return;
+            await Task.Delay(20, cancel).ConfigureAwait(false);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        foreach (var s in _subscriptions) await s.DisposeAsync().ConfigureAwait(false);
+        await _stop.CancelAsync().ConfigureAwait(false);
+        foreach (var t in new[] { _processor, _monitor })
+            if (t is not null)
+                try { await t.ConfigureAwait(false); } catch (OperationCanceledException) { }
+        Triage.Dispose();
+        lock (_inputsLog) _inputsLog.Dispose();
+        _stop.Dispose();
+    }
+}
