@@ -8,6 +8,9 @@ public static class Cli
     {
         var root = new RootCommand("fuzz: a deterministic fuzzing farm for KVM MMU invariants");
         root.Subcommands.Add(RunCommand.Build());
+        root.Subcommands.Add(CoordinatorCommand.Build());
+        root.Subcommands.Add(WorkerCommand.Build());
+        root.Subcommands.Add(ReplayCommand.Build());
         root.Subcommands.Add(ReproCommand.Build());
         root.Subcommands.Add(MinimizeCommand.Build());
         root.Subcommands.Add(TargetsCommand.Build());

@@ -1,0 +1,228 @@
+using System.CommandLine;
+using System.Runtime.InteropServices;
+using Fuzz.Coordinator.Farm;
+using Fuzz.Engine.Fuzzing;
+using Fuzz.Engine.Transport;
+using Fuzz.Engine.Transport.RabbitMq;
+using Fuzz.Targets;
+using Fuzz.Worker.Node;
+
+namespace Fuzz.Coordinator.Commands;
+
+/// <summary>Ctrl-C and SIGTERM as a cancellation token, so a process stops cleanly on either.</summary>
+public sealed class StopSignal : IDisposable
+{
+    private readonly CancellationTokenSource _cts;
+    private readonly PosixSignalRegistration? _term;
+    private readonly ConsoleCancelEventHandler _onCancel;
+
+    public StopSignal(CancellationToken outer)
+    {
+        _cts = CancellationTokenSource.CreateLinkedTokenSource(outer);
+        _onCancel = (_, e) => { e.Cancel = true; _cts.Cancel(); };
+        Console.CancelKeyPress += _onCancel;
+        if (!OperatingSystem.IsWindows()) _term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; _cts.Cancel(); });
+    }
+
+    public CancellationToken Token => _cts.Token;
+
+    public void Dispose()
+    {
+        Console.CancelKeyPress -= _onCancel;
+        _term?.Dispose();
+        _cts.Dispose();
+    }
+}
+
+internal static class BrokerOption
+{
+    public static Option<string> Create(bool required = true) => new("--broker")
+    {
+        Description = "RabbitMQ URL(s), comma-separated for a cluster (amqp://user:pass@host:5672/); `scripts/broker start` prints one",
+        Required = required,
+    };
+
+    public static Option<string> Farm() => new("--farm")
+    {
+        Description = "name of the farm on the broker (queues and streams are prefixed with it; several farms can share a broker)",
+        DefaultValueFactory = _ => "default",
+    };
+
+    public static bool TryOpen(string broker, string farm, TextWriter stderr, string command, out ITransport transport)
+    {
+        transport = null!;
+        var uris = new List<Uri>();
+        foreach (var part in broker.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            if (!Uri.TryCreate(part, UriKind.Absolute, out var u) || (u.Scheme != "amqp" && u.Scheme != "amqps"))
+            {
+                stderr.WriteLine($"{command}: --broker '{part}' is not an amqp:// URL");
+                return false;
+            }
+            uris.Add(u);
+        }
+        if (uris.Count == 0) { stderr.WriteLine($"{command}: --broker is empty"); return false; }
+        if (farm.Length == 0 || !farm.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_'))
+        {
+            stderr.WriteLine($"{command}: --farm must be letters, digits, '-' or '_'");
+            return false;
+        }
+        transport = new RabbitMqTransport(string.Join(',', uris), farm);
+        return true;
+    }
+}
+
+/// <summary>fuzz worker: fuzz loops and tasks for a coordinator on a broker.</summary>
+public static class WorkerCommand
+{
+    public static Command Build()
+    {
+        var broker = BrokerOption.Create();
+        var farm = BrokerOption.Farm();
+        var jobs = new Option<int>("--jobs") { Description = "fuzz loops, one thread each", DefaultValueFactory = _ => Environment.ProcessorCount };
+        var name = new Option<string?>("--name") { Description = "worker name (default: host-pid)" };
+        var target = new Option<string>("--target") { Description = "fuzz target; must match the coordinator's", DefaultValueFactory = _ => "mmu" };
+        var bugs = BugOption.Create();
+        var seed = new Option<ulong?>("--seed") { Description = "seed of the loops' random streams (default: from the name)" };
+        var journal = new Option<string?>("--journal") { Description = "append one line per input and crash the broker confirmed (what this worker handed over)" };
+        var noTasks = new Option<bool>("--no-tasks") { Description = "fuzz only; take no replay or minimisation tasks" };
+        var cmd = new Command("worker", "Fuzz for a coordinator: N loops fed by the merged corpus, reporting new inputs and crashes, taking tasks")
+            { broker, farm, jobs, name, target, bugs, seed, journal, noTasks };
+        cmd.SetAction(async (r, cancel) =>
+        {
+            var stderr = Console.Error;
+            if (!BugOption.TryParse(r.GetValue(bugs) ?? [], stderr, out var bugSet)) return 2;
+            var factory = new TargetFactory();
+            string t = r.GetValue(target)!;
+            if (!factory.Targets.Contains(t)) { stderr.WriteLine($"fuzz worker: unknown target '{t}'"); return 2; }
+            if (r.GetValue(jobs) < 1) { stderr.WriteLine("fuzz worker: --jobs must be at least 1"); return 2; }
+            if (!BrokerOption.TryOpen(r.GetValue(broker)!, r.GetValue(farm)!, stderr, "fuzz worker", out var transport)) return 2;
+            string n = r.GetValue(name) ?? $"{Environment.MachineName}-{Environment.ProcessId}";
+            ulong s = r.GetValue(seed) ?? Fnv(n);
+            var options = new WorkerOptions(n, r.GetValue(jobs), new FuzzOptions(t, ScheduleStrategyKind.Coverage, s, bugSet.Ids.ToList()))
+            {
+                JournalPath = r.GetValue(journal), Tasks = !r.GetValue(noTasks),
+            };
+            using var stop = new StopSignal(cancel);
+            await using var _ = transport;
+            var worker = new WorkerNode(options, factory, transport);
+            var print = new Lock();
+            void Say(string line) { lock (print) Console.WriteLine(line); }
+            worker.Log += l => Say($"{n}: {l}");
+            try
+            {
+                await worker.StartAsync(stop.Token);
+            }
+            catch (OperationCanceledException) { return 0; }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                stderr.WriteLine($"fuzz worker: cannot connect to {transport.Description}: {e.Message}");
+                await worker.DisposeAsync();
+                return 1;
+            }
+            Say($"{n}: connected to {transport.Description}, {options.Jobs} loops, target {WireCampaign(t, bugSet.Ids)}, seed {s}");
+            worker.StartLoops();
+            long lastExecs = 0;
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            double lastT = 0;
+            while (!stop.Token.IsCancellationRequested)
+            {
+                try { await Task.Delay(TimeSpan.FromSeconds(5), stop.Token); } catch (OperationCanceledException) { break; }
+                var s0 = worker.Session;
+                double now = clock.Elapsed.TotalSeconds;
+                long execs = s0.Execs;
+                Say($"#{execs} pulse cov: {s0.Features.Edges} ft: {s0.Features.Features} corp: {s0.Corpus.Count} exec/s: {(execs - lastExecs) / Math.Max(1e-3, now - lastT):0} crashes: {s0.CrashesFound} " +
+                    $"published: {worker.InputsPublished} received: {worker.CorpusReceived} tasks: {worker.TasksDone}");
+                lastExecs = execs;
+                lastT = now;
+            }
+            Say($"{n}: stopping");
+            await worker.StopAsync(TimeSpan.FromSeconds(10));
+            Say($"{n}: stopped after {worker.Session.Execs:N0} execs; published {worker.InputsPublished} inputs and {worker.CrashesReported} crashes, received {worker.CorpusReceived} inputs, did {worker.TasksDone} tasks");
+            return 0;
+        });
+        return cmd;
+    }
+
+    internal static string WireCampaign(string target, IEnumerable<string> bugs) => Fuzz.Engine.Transport.Wire.FarmWire.Campaign(target, bugs);
+
+    private static ulong Fnv(string s)
+    {
+        ulong h = 0xcbf29ce484222325UL;
+        foreach (char c in s) h = (h ^ c) * 0x100000001b3UL;
+        return h;
+    }
+}
+
+/// <summary>fuzz coordinator: merges corpora, triages crashes, tracks workers.</summary>
+public static class CoordinatorCommand
+{
+    public static Command Build()
+    {
+        var broker = BrokerOption.Create();
+        var farm = BrokerOption.Farm();
+        var workdir = new Option<string>("--workdir") { Description = "corpus/<target>/, crashes/, stats.jsonl, inputs.log", Required = true };
+        var standby = new Option<bool>("--standby") { Description = "start as a standby (it is one anyway while another coordinator holds the events queue); takes over when the active one goes" };
+        var name = new Option<string?>("--name") { Description = "coordinator name (default: host-pid)" };
+        var target = new Option<string>("--target") { Description = "fuzz target", DefaultValueFactory = _ => "mmu" };
+        var bugs = BugOption.Create();
+        var budget = new Option<double>("--minimize-seconds") { Description = "time budget to minimise each new crash", DefaultValueFactory = _ => 30 };
+        var timeout = new Option<double>("--worker-timeout") { Description = "seconds without a heartbeat before a worker counts as lost", DefaultValueFactory = _ => 5 };
+        var local = new Option<bool>("--minimize-locally") { Description = "minimise crashes here instead of sending the task to a worker" };
+        var cmd = new Command("coordinator", "Merge the workers' corpora, triage their crashes, track them; a second one with --standby takes over when the first dies")
+            { broker, farm, workdir, standby, name, target, bugs, budget, timeout, local };
+        cmd.SetAction(async (r, cancel) =>
+        {
+            var stderr = Console.Error;
+            if (!BugOption.TryParse(r.GetValue(bugs) ?? [], stderr, out var bugSet)) return 2;
+            var factory = new TargetFactory();
+            string t = r.GetValue(target)!;
+            if (!factory.Targets.Contains(t)) { stderr.WriteLine($"fuzz coordinator: unknown target '{t}'"); return 2; }
+            string dir = r.GetValue(workdir)!;
+            if (EmbeddedFarm.CheckWritable(dir) is { } why)
+            {
+                stderr.WriteLine($"fuzz coordinator: cannot write to the work directory '{Path.GetFullPath(dir)}': {why}");
+                return 2;
+            }
+            if (!BrokerOption.TryOpen(r.GetValue(broker)!, r.GetValue(farm)!, stderr, "fuzz coordinator", out var transport)) return 2;
+            string n = r.GetValue(name) ?? $"coordinator-{Environment.MachineName}-{Environment.ProcessId}";
+            var options = new CoordinatorOptions(n, dir, t, bugSet.Ids.ToList())
+            {
+                MinimizeBudget = TimeSpan.FromSeconds(Math.Max(0.1, r.GetValue(budget))),
+                WorkerTimeout = TimeSpan.FromSeconds(Math.Max(0.5, r.GetValue(timeout))),
+                MinimizeOnWorkers = !r.GetValue(local),
+            };
+            using var stop = new StopSignal(cancel);
+            await using var _ = transport;
+            var node = new CoordinatorNode(options, factory, transport);
+            var print = new Lock();
+            void Say(string line) { lock (print) Console.WriteLine(line); }
+            node.Log += l => Say(l);
+            Say($"{n}: {(r.GetValue(standby) ? "standby" : "starting")}, work directory {Path.GetFullPath(dir)}, broker {transport.Description}, target {WorkerCommand.WireCampaign(t, bugSet.Ids)}");
+            try
+            {
+                await node.StartAsync(stop.Token);
+            }
+            catch (OperationCanceledException) { await node.DisposeAsync(); return 0; }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                stderr.WriteLine($"fuzz coordinator: cannot start on {transport.Description}: {e.Message}");
+                await node.DisposeAsync();
+                return 1;
+            }
+            while (!stop.Token.IsCancellationRequested)
+            {
+                try { await Task.Delay(TimeSpan.FromSeconds(5), stop.Token); } catch (OperationCanceledException) { break; }
+                var s = node.Stats();
+                Say($"#{s.Execs} {(s.Active ? "pulse" : "standby")} cov: {s.Cov} ft: {s.Ft} corp: {s.Corp} exec/s: {s.ExecsPerSecond:0} crashes: {s.Crashes} workers: {s.WorkersAlive} " +
+                    $"merged: {s.InputsAccepted}/{s.InputsReceived} dead-lettered: {s.DeadLettered}");
+            }
+            Say($"{n}: stopping");
+            await node.DisposeAsync();
+            var f = node.Stats();
+            Say($"{n}: stopped; corpus {f.Corp}, {f.Crashes} crashes filed, {f.InputsAccepted} of {f.InputsReceived} inputs accepted, {f.DeadLettered} messages dead-lettered");
+            return 0;
+        });
+        return cmd;
+    }
+}
