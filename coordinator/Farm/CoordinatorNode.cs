@@ -59,6 +59,9 @@ public sealed class CoordinatorNode : IAsyncDisposable
     private readonly EnvelopeFactory _envelopes;
     private readonly Lock _state = new();
     private readonly HashSet<string> _names = new(StringComparer.Ordinal);
+
+    /// <summary>Names seen in the merged-corpus log (what a restarted coordinator need not publish again).</summary>
+    private readonly HashSet<string> _logged = new(StringComparer.Ordinal);
     private readonly Dictionary<string, WorkerInfo> _workers = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, TaskCompletionSource<Minimized?>> _pendingTasks = new(StringComparer.Ordinal);
     private readonly Channel<IDelivery> _inbox = Channel.CreateUnbounded<IDelivery>();
@@ -137,8 +140,6 @@ public sealed class CoordinatorNode : IAsyncDisposable
         Log?.Invoke($"{Options.Name}: {CorpusCount} inputs, {Features.Features} features; waiting for the events queue (standby until the active coordinator goes)");
     }
 
-    private readonly HashSet<string> _logged = new(StringComparer.Ordinal);
-
     /// <summary>The work directory's corpus, each input run once for its features; bad files are moved to quarantine/.</summary>
     private List<(string Name, byte[] Data, uint[] Features)> LoadWorkDir()
     {
@@ -179,8 +180,7 @@ public sealed class CoordinatorNode : IAsyncDisposable
 
     private Task OnCorpusRecord(LogRecord record)
     {
-        var why = FarmWire.TryDecode(record.Body.Span, out var env);
-        if (why == Rejection.None && env.BodyCase != Envelope.BodyOneofCase.Accepted) why = Rejection.Unexpected;
+        var why = FarmWire.TryDecode(record.Body.Span, Envelope.BodyOneofCase.Accepted, out var env);
         if (why != Rejection.None)
         {
             Rejected.Add(why);
@@ -207,8 +207,7 @@ public sealed class CoordinatorNode : IAsyncDisposable
 
     private Task OnCrashRecord(LogRecord record)
     {
-        var why = FarmWire.TryDecode(record.Body.Span, out var env);
-        if (why == Rejection.None && env.BodyCase != Envelope.BodyOneofCase.FiledCrash) why = Rejection.Unexpected;
+        var why = FarmWire.TryDecode(record.Body.Span, Envelope.BodyOneofCase.FiledCrash, out var env);
         if (why != Rejection.None)
         {
             Rejected.Add(why);
@@ -286,12 +285,8 @@ public sealed class CoordinatorNode : IAsyncDisposable
                         bool take;
                         lock (_state)
                         {
-                            take = !_names.Contains(name) && Features.AddsTo(input.Features.ToArray());
-                            if (take)
-                            {
-                                Features.Add(input.Features.ToArray());
-                                _names.Add(name);
-                            }
+                            take = !_names.Contains(name) && Features.Add(input.Features.ToArray()) > 0;
+                            if (take) _names.Add(name);
                         }
                         if (take)
                         {
@@ -348,19 +343,7 @@ public sealed class CoordinatorNode : IAsyncDisposable
         lock (_state)
             foreach (var i in env.Accepted.Inputs) _logged.Add(i.Name);
         var bytes = FarmWire.Encode(env);
-        for (int attempt = 0; ; attempt++)
-        {
-            try
-            {
-                await _transport.AppendAsync(Topology.Corpus, bytes, cancel).ConfigureAwait(false);
-                return;
-            }
-            catch (Exception e) when (e is not OperationCanceledException || !cancel.IsCancellationRequested)
-            {
-                if (attempt % 10 == 0) Log?.Invoke($"appending to the merged corpus failed ({e.Message}); retrying");
-                await Task.Delay(200, cancel).ConfigureAwait(false);
-            }
-        }
+        await Reliably.SendAsync(c => _transport.AppendAsync(Topology.Corpus, bytes, c), "appending to the merged corpus", Log, cancel).ConfigureAwait(false);
     }
 
     private void OnCrash(string sender, Crash crash, IDelivery d)

@@ -107,8 +107,7 @@ public sealed class NightlyReplay(ITargetFactory factory, string target, IReadOn
         var envelopes = new EnvelopeFactory($"replay-{Environment.MachineName}-{Environment.ProcessId}", FarmWire.Campaign(target, bugs));
         await using var sub = await transport.ConsumeAsync(reply, 64, async d =>
         {
-            if (FarmWire.TryDecode(d.Body.Span, out var env) == Rejection.None && env.BodyCase == Envelope.BodyOneofCase.TaskResult &&
-                byId.ContainsKey(env.TaskResult.TaskId))
+            if (FarmWire.TryDecode(d.Body.Span, Envelope.BodyOneofCase.TaskResult, out var env) == Rejection.None && byId.ContainsKey(env.TaskResult.TaskId))
             {
                 var r = env.TaskResult;
                 if (r.KindCase == TaskResult.KindOneofCase.Replay && results.TryAdd(r.TaskId, (r.Replay, env.Sender)))

@@ -76,11 +76,4 @@ public sealed class FeatureSet
         return Add(words.AsSpan(0, n), bits.AsSpan(0, n), fresh);
     }
 
-    /// <summary>Whether any of <paramref name="features"/> is not in the set yet.</summary>
-    public bool AddsTo(ReadOnlySpan<uint> features)
-    {
-        foreach (uint f in features)
-            if (f < (uint)Words * 64 && (Volatile.Read(ref _seen[f >> 6]) & (1UL << (int)(f & 63))) == 0) return true;
-        return false;
-    }
 }

@@ -167,22 +167,10 @@ public sealed class WorkerNode : IAsyncDisposable
     }
 
     /// <summary>Publishes until the broker confirms; a lost connection is waited out, never a lost message.</summary>
-    private async Task PublishReliably(string queue, Envelope env)
+    private Task PublishReliably(string queue, Envelope env)
     {
         var bytes = FarmWire.Encode(env);
-        for (int attempt = 0; ; attempt++)
-        {
-            try
-            {
-                await _transport.PublishAsync(queue, bytes, _stop.Token).ConfigureAwait(false);
-                return;
-            }
-            catch (Exception e) when (e is not OperationCanceledException || !_stop.IsCancellationRequested)
-            {
-                if (attempt % 10 == 0) Log?.Invoke($"publish to {queue} failed ({e.GetType().Name}: {e.Message}); retrying");
-                await Task.Delay(200, _stop.Token).ConfigureAwait(false);
-            }
-        }
+        return Reliably.SendAsync(c => _transport.PublishAsync(queue, bytes, c), $"publish to {queue}", Log, _stop.Token);
     }
 
     private void Journal(IEnumerable<string> lines)
@@ -228,8 +216,7 @@ public sealed class WorkerNode : IAsyncDisposable
 
     private Task OnCorpusRecord(LogRecord record)
     {
-        var why = FarmWire.TryDecode(record.Body.Span, out var env);
-        if (why == Rejection.None && env.BodyCase != Envelope.BodyOneofCase.Accepted) why = Rejection.Unexpected;
+        var why = FarmWire.TryDecode(record.Body.Span, Envelope.BodyOneofCase.Accepted, out var env);
         if (why != Rejection.None)
         {
             Rejected.Add(why);
@@ -250,8 +237,7 @@ public sealed class WorkerNode : IAsyncDisposable
 
     private async Task OnTask(IDelivery d)
     {
-        var why = FarmWire.TryDecode(d.Body.Span, out var env);
-        if (why == Rejection.None && env.BodyCase != Envelope.BodyOneofCase.Task) why = Rejection.Unexpected;
+        var why = FarmWire.TryDecode(d.Body.Span, Envelope.BodyOneofCase.Task, out var env);
         if (why != Rejection.None)
         {
             Rejected.Add(why);

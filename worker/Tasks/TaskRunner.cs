@@ -44,7 +44,8 @@ public sealed class TaskRunner(ITargetFactory factory)
         foreach (var item in items)
         {
             cancel.ThrowIfCancellationRequested();
-            var (r, features) = replayer.Run(item.Data.ToByteArray());
+            var data = item.Data.ToByteArray();
+            var (r, features) = replayer.Run(data);
             var v = new ReplayVerdict
             {
                 Name = item.Name, Kind = item.Kind, Violation = r.Violation is not null, FeatureCount = (uint)features.Length, FeatureHash = Hash(features),
@@ -53,7 +54,7 @@ public sealed class TaskRunner(ITargetFactory factory)
             {
                 v.Key = CrashSignature.Key(violation);
                 v.Detail = violation.Detail;
-                var program = replayer.Target.Codec.Decode(item.Data.ToByteArray());
+                var program = replayer.Target.Codec.Decode(data);
                 v.Signature = CrashSignature.Compute(violation, program, r.Preemptions, replayer.Target.Vocabulary);
             }
             else union.UnionWith(features);

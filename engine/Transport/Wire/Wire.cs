@@ -40,6 +40,13 @@ public static class FarmWire
         return Rejection.None;
     }
 
+    /// <summary>As <see cref="TryDecode(ReadOnlySpan{byte}, out Envelope)"/>, and a body of any other kind than <paramref name="expected"/> is <see cref="Rejection.Unexpected"/>.</summary>
+    public static Rejection TryDecode(ReadOnlySpan<byte> body, Envelope.BodyOneofCase expected, out Envelope envelope)
+    {
+        var why = TryDecode(body, out envelope);
+        return why == Rejection.None && envelope.BodyCase != expected ? Rejection.Unexpected : why;
+    }
+
     public static string Campaign(string target, IEnumerable<string> bugs) =>
         string.Join('+', bugs.Order(StringComparer.Ordinal).Prepend(target));
 }
@@ -53,7 +60,15 @@ public sealed class RejectionCounts
 
     public long this[Rejection r] => Interlocked.Read(ref _counts[(int)r]);
 
-    public long Total => _counts.Skip(1).Sum(c => Interlocked.Read(ref c));
+    public long Total
+    {
+        get
+        {
+            long n = 0;
+            for (int i = (int)Rejection.None + 1; i < _counts.Length; i++) n += Interlocked.Read(ref _counts[i]);
+            return n;
+        }
+    }
 
     public IReadOnlyDictionary<string, long> ToDictionary() =>
         Enum.GetValues<Rejection>().Where(r => r != Rejection.None && this[r] > 0).ToDictionary(r => r.ToString(), r => this[r]);
