@@ -15,18 +15,28 @@ public sealed class BrokerCollection : ICollectionFixture<BrokerFixture>;
 /// <c>scripts/broker</c>. Its base port is <c>FUZZ_TEST_BROKER_PORT</c> or the first free one
 /// from 5791 on (in steps of 10, the script's spacing); its data lives in a directory of its own
 /// under the temp directory, deleted at the end. Tests isolate themselves with a farm name each.
+/// A cluster fixture derives from it with more nodes and another first port.
 /// </summary>
-public sealed class BrokerFixture : IAsyncLifetime
+public class BrokerFixture : IAsyncLifetime
 {
     private static readonly TimeSpan ScriptTimeout = TimeSpan.FromMinutes(10);
 
     public BrokerFixture()
+        : this(nodes: 1, firstPort: 5791, portVariable: "FUZZ_TEST_BROKER_PORT")
     {
-        Port = Environment.GetEnvironmentVariable("FUZZ_TEST_BROKER_PORT") is { Length: > 0 } p ? int.Parse(p) : FreeBasePort(5791);
+    }
+
+    protected BrokerFixture(int nodes, int firstPort, string portVariable)
+    {
+        Nodes = nodes;
+        Port = Environment.GetEnvironmentVariable(portVariable) is { Length: > 0 } p ? int.Parse(p) : FreeBasePort(firstPort, nodes);
         Dir = Path.Combine(Path.GetTempPath(), $"fuzz-test-broker-{Port}-{Environment.ProcessId}");
         Script = Path.Combine(RepoRoot(), "scripts", "broker");
     }
 
+    public int Nodes { get; }
+
+    /// <summary>Node 1's AMQP port; node i listens on <c>Port + i - 1</c>.</summary>
     public int Port { get; }
 
     public string Dir { get; }
@@ -57,7 +67,7 @@ public sealed class BrokerFixture : IAsyncLifetime
     /// <summary>Starts the broker, or finds it running; its data survives a <see cref="StopAsync"/>.</summary>
     public async Task StartAsync()
     {
-        var r = await RunScriptAsync("start");
+        var r = await RunScriptAsync("start", "--nodes", Nodes.ToString());
         string? last = r.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).LastOrDefault();
         if (r.ExitCode != 0 || last is null)
             throw new InvalidOperationException($"scripts/broker start exited with {r.ExitCode}:\n{r.Stderr}");
@@ -112,11 +122,11 @@ public sealed class BrokerFixture : IAsyncLifetime
         throw new FileNotFoundException($"no scripts/broker in a directory above {AppContext.BaseDirectory}");
     }
 
-    /// <summary>A base port whose AMQP, epmd (+10000) and distribution (+20000) ports are free on loopback.</summary>
-    private static int FreeBasePort(int first)
+    /// <summary>A base port whose nodes' AMQP, epmd (+10000) and distribution (+20000) ports are free on loopback.</summary>
+    private static int FreeBasePort(int first, int nodes)
     {
         for (int p = first; p < first + 1000; p += 10)
-            if (new[] { p, p + 10000, p + 20000 }.All(IsFree)) return p;
+            if (Enumerable.Range(p, nodes).SelectMany(q => new[] { q, q + 20000 }).Append(p + 10000).All(IsFree)) return p;
         throw new InvalidOperationException($"no free broker port from {first}");
     }
 

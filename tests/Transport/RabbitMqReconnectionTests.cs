@@ -7,7 +7,7 @@ using Xunit.Abstractions;
 
 namespace Fuzz.Tests.Transport;
 
-/// <summary>A broker restart (stop, start, data kept) under open transports.</summary>
+/// <summary>What the broker does to open transports (a restart with the data kept, a cancelled consumer) and how they carry on.</summary>
 [Collection("broker")]
 public sealed class RabbitMqReconnectionTests(BrokerFixture broker, ITestOutputHelper output) : IAsyncLifetime
 {
@@ -91,6 +91,24 @@ public sealed class RabbitMqReconnectionTests(BrokerFixture broker, ITestOutputH
         await Until(() => !tasks.IsEmpty && !crashes.IsEmpty, "the task and the crash published during the outage");
         Assert.Equal(["t1"], tasks.Distinct());
         Assert.Equal(["c1"], crashes.Distinct());
+    }
+
+    [Fact]
+    public async Task A_consumer_the_broker_cancels_is_reopened_once_its_queue_is_back()
+    {
+        var worker = await ConnectAsync();
+        var admin = await ConnectAsync();
+        var tasks = new ConcurrentQueue<string>();
+        await worker.ConsumeAsync(Topology.Tasks, 4, async d => { tasks.Enqueue(Text(d.Body)); await d.AckAsync(); }, default);
+        await admin.PublishAsync(Topology.Tasks, Msg("t", 0), default);
+        await Until(() => tasks.Count >= 1, "the first task");
+
+        await admin.DeleteTopologyAsync(default);
+        var redeclared = await ConnectAsync();
+        await redeclared.PublishAsync(Topology.Tasks, Msg("t", 1), default);
+        await Until(() => tasks.Count >= 2, "the task published after the queue was declared again");
+        Assert.Equal(["t0", "t1"], tasks.ToArray());
+        Assert.Equal(0, worker.Reconnects);
     }
 
     private async Task RestartBrokerAsync()

@@ -232,7 +232,7 @@ public sealed class RabbitMqTransport : ITransport
                 await ch.BasicPublishAsync(string.Empty, routingKey, mandatory: false, new BasicProperties { Persistent = true }, body, unconfirmed.Token).ConfigureAwait(false);
                 return;
             }
-            catch (OperationCanceledException) when (!cancel.IsCancellationRequested && !_stopping.IsCancellationRequested)
+            catch (OperationCanceledException) when (unconfirmed.IsCancellationRequested && !cancel.IsCancellationRequested && !_stopping.IsCancellationRequested)
             {
                 Log($"no confirm from {routingKey} within {_options.ConfirmTimeout.TotalSeconds} s, publishing again on a fresh channel");
                 if (ch is not null) await CloseQuietlyAsync(ch).ConfigureAwait(false);

@@ -48,6 +48,7 @@ internal abstract class Subscription(RabbitMqTransport transport, string queue, 
                 await ch.BasicConsumeAsync(queue, autoAck: false, consumerTag: string.Empty, noLocal: false, exclusive: false,
                     Arguments(), consumer, cancel).ConfigureAwait(false);
                 _consumer = consumer;
+                consumer.Registered();
             }
             catch
             {
@@ -111,13 +112,24 @@ internal abstract class Subscription(RabbitMqTransport transport, string queue, 
         await DrainAsync().ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Asks for a reopen when the broker cancels it or closes its channel, once it is the
+    /// subscription's consumer: one whose consume failed leaves the retrying to its opener.
+    /// </summary>
     private sealed class Consumer(Subscription owner, RabbitMqTransport.Link link, IChannel ch) : AsyncDefaultBasicConsumer(ch)
     {
         private volatile bool _cancelled;
+        private volatile bool _registered;
 
         public RabbitMqTransport.Link Link => link;
 
         public bool Live => !_cancelled && Channel.IsOpen;
+
+        public void Registered()
+        {
+            _registered = true;
+            if (!Live) owner.Resume(link);
+        }
 
         public override Task HandleBasicDeliverAsync(string consumerTag, ulong deliveryTag, bool redelivered, string exchange, string routingKey,
             IReadOnlyBasicProperties properties, ReadOnlyMemory<byte> body, CancellationToken cancellationToken = default)
@@ -130,14 +142,17 @@ internal abstract class Subscription(RabbitMqTransport transport, string queue, 
         public override Task HandleBasicCancelAsync(string consumerTag, CancellationToken cancellationToken = default)
         {
             _cancelled = true;
-            owner.Transport.Log($"the broker cancelled the consumer of {owner.Queue}");
-            owner.Resume(link);
+            if (_registered)
+            {
+                owner.Transport.Log($"the broker cancelled the consumer of {owner.Queue}");
+                owner.Resume(link);
+            }
             return base.HandleBasicCancelAsync(consumerTag, cancellationToken);
         }
 
         public override Task HandleChannelShutdownAsync(object channel, ShutdownEventArgs reason)
         {
-            if (reason.Initiator != ShutdownInitiator.Application && !link.IsLost && !owner.Closed)
+            if (_registered && reason.Initiator != ShutdownInitiator.Application && !link.IsLost && !owner.Closed)
             {
                 owner.Transport.Log($"channel of the consumer of {owner.Queue} closed: {reason.ReplyCode} {reason.ReplyText}");
                 owner.Resume(link);
