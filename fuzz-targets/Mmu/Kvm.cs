@@ -121,7 +121,7 @@ public sealed partial class Kvm
     {
         int shift = GfnLevelShift(level);
         ulong baseGfn = _mem.Read(slot + SBaseGfn * 8);
-        ulong array = _mem.Read(slot + (ulong)(level == 1 ? SRmap4K : SRmap2M) * 8);
+        ulong array = _mem.Read(slot + (ulong)(SRmap4K + level - 1) * 8);
         return array + (((gfn >> shift) - (baseGfn >> shift)) << 3);
     }
 
