@@ -78,6 +78,7 @@ public sealed partial class Kvm
         AdEnabled = adEnabled;
         ReschedQuantum = reschedQuantum;
         Array.Clear(_sp);
+        Pfns.Clear();
         foreach (var v in Vcpus) v.Tlb.Clear();
         _kvm = _mem.Alloc(KvmWords, ObjKvm, "struct kvm");
         _mmuLock = new RwLock(_m, MmuLockAddr);
