@@ -138,27 +138,48 @@ public sealed class Feedback
         Array.Clear(SemanticMap);
     }
 
-    /// <summary>Visits only the 64-byte lines the probes marked; the untouched rest of the map is never read.</summary>
+    /// <summary>
+    /// Visits only the 64-byte lines the probes marked; the untouched rest of the map is never read.
+    /// The marks are found 32 at a time and each line is taken without a data-dependent branch.
+    /// </summary>
     private bool ScanLines(Span<byte> map, Span<byte> lines, int vectorBase, FeatureSet global)
     {
         var fresh = Vector256<ulong>.Zero;
-        var seen = global.Vectors;
-        var vectors = MemoryMarshal.Cast<byte, Vector256<byte>>(map);
-        var lineWords = MemoryMarshal.Cast<byte, ulong>(lines);
-        for (int w = 0; w < lineWords.Length; w++)
+        ref readonly var seen = ref MemoryMarshal.GetReference(global.Vectors);
+        ref var vectors = ref Unsafe.As<byte, Vector256<byte>>(ref MemoryMarshal.GetReference(map));
+        ref byte marks = ref MemoryMarshal.GetReference(lines);
+        int n = _vectors;
+        if (_vectorIndex.Length < n + lines.Length * 2)
         {
-            ulong marks = lineWords[w];
-            if (marks == 0) continue;
-            lineWords[w] = 0;
-            while (marks != 0)
+            Array.Resize(ref _vectorIndex, n + lines.Length * 2);
+            Array.Resize(ref _vectorBits, n + lines.Length * 2);
+        }
+        ref int index = ref MemoryMarshal.GetArrayDataReference(_vectorIndex);
+        ref var bits = ref MemoryMarshal.GetArrayDataReference(_vectorBits);
+        var low = LowNibble;
+        var high = HighNibble;
+        for (int chunk = 0; chunk < lines.Length; chunk += 32)
+        {
+            var m = Vector256.LoadUnsafe(ref marks, (nuint)chunk);
+            if (m == Vector256<byte>.Zero) continue;
+            Vector256<byte>.Zero.StoreUnsafe(ref marks, (nuint)chunk);
+            uint set = ~Vector256.Equals(m, Vector256<byte>.Zero).ExtractMostSignificantBits();
+            while (set != 0)
             {
-                int b = BitOperations.TrailingZeroCount(marks) >> 3;
-                marks &= ~(0xffUL << (b << 3));
-                int line = w * 8 + b;
-                Take(vectors, line * 2, vectorBase, seen, ref fresh);
-                Take(vectors, line * 2 + 1, vectorBase, seen, ref fresh);
+                int v = (chunk + BitOperations.TrailingZeroCount(set)) * 2;
+                set &= set - 1;
+                for (int h = 0; h < 2; h++, v++)
+                {
+                    ref var cell = ref Unsafe.Add(ref vectors, v);
+                    var c = Classify(cell, low, high).AsUInt64();
+                    cell = Vector256<byte>.Zero;
+                    Unsafe.Add(ref index, n) = vectorBase + v;
+                    Unsafe.Add(ref bits, n++) = c;
+                    fresh |= Vector256.AndNot(c, Unsafe.Add(ref Unsafe.AsRef(in seen), vectorBase + v));
+                }
             }
         }
+        _vectors = n;
         return fresh != Vector256<ulong>.Zero;
     }
 

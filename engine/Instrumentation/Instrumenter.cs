@@ -251,6 +251,7 @@ public static class Instrumenter
             body.OptimizeMacros();
             return 0;
         }
+        if (prune) points.ExceptWith(ResumePoints(method));
         var probeOf = new Dictionary<Instruction, Instruction>();
         var il = body.GetILProcessor();
         foreach (var point in points.Select(PrefixStart).Distinct().OrderBy(p => offsets[p]).ToList())
@@ -282,6 +283,63 @@ public static class Instrumenter
 
         body.OptimizeMacros();
         return probeOf.Count;
+    }
+
+    /// <summary>
+    /// In a compiler-generated state machine's MoveNext, the points only the state dispatch at its
+    /// start (a switch or compare chain on <c>&lt;&gt;1__state</c>) leads to: each resume point continues
+    /// the segment that set the state, whose probes ran, and the entry probe records the call itself.
+    /// A point anything else branches or falls through to keeps its probe.
+    /// </summary>
+    private static HashSet<Instruction> ResumePoints(MethodDefinition method)
+    {
+        var none = new HashSet<Instruction>();
+        if (method.Name != "MoveNext" || !method.DeclaringType.Fields.Any(f => f.Name == "<>1__state")) return none;
+        var body = method.Body;
+        var state = new HashSet<int>();
+        var dispatch = new HashSet<Instruction>();
+        var resume = new HashSet<Instruction>();
+        var targets = new HashSet<Instruction>();
+        for (var ins = body.Instructions[0]; ins is not null && !targets.Contains(ins); ins = ins.Next)
+        {
+            if (ins.OpCode.Code == Code.Stloc && ins.Previous is { OpCode.Code: Code.Ldfld, Operand: FieldReference { Name: "<>1__state" } })
+                state.Add(((VariableDefinition)ins.Operand).Index);
+            else if (ins.OpCode.FlowControl == FlowControl.Cond_Branch && LoadsState(ins, state))
+            {
+                dispatch.Add(ins);
+                if (ins.Operand is Instruction t) targets.Add(t);
+                else targets.UnionWith((Instruction[])ins.Operand);
+                if (ins.Next is not null) resume.Add(ins.Next);
+            }
+            else if (ins.OpCode.Code is not (Code.Ldarg or Code.Ldfld or Code.Stloc or Code.Ldloc or Code.Ldc_I4 or Code.Sub)) break;
+        }
+        if (dispatch.Count == 0) return none;
+        resume.UnionWith(targets);
+        foreach (var i in body.Instructions)
+        {
+            if (dispatch.Contains(i)) continue;
+            if (i.Operand is Instruction target) resume.Remove(target);
+            else if (i.Operand is Instruction[] many) resume.ExceptWith(many);
+            if (i.Next is { } next && i.OpCode.FlowControl is not (FlowControl.Branch or FlowControl.Return or FlowControl.Throw))
+                resume.Remove(next);
+        }
+        foreach (var h in body.ExceptionHandlers)
+        {
+            resume.Remove(h.HandlerStart);
+            if (h.FilterStart is { } f) resume.Remove(f);
+            resume.Remove(h.TryStart);
+        }
+        resume.Remove(body.Instructions[0]);
+        return resume;
+    }
+
+    /// <summary>The value the branch tests is a state local, possibly less a constant (<c>ldloc s; [ldc k; sub;] switch</c>, <c>ldloc s; [ldc k;] beq</c>).</summary>
+    private static bool LoadsState(Instruction branch, HashSet<int> state)
+    {
+        var p = branch.Previous;
+        if (p?.OpCode.Code == Code.Sub) p = p.Previous?.Previous;
+        else if (p?.OpCode.Code == Code.Ldc_I4 && branch.OpCode.Code != Code.Switch) p = p.Previous;
+        return p is { OpCode.Code: Code.Ldloc, Operand: VariableDefinition v } && state.Contains(v.Index);
     }
 
     /// <summary>A probe goes before the prefixes of an instruction, never between a prefix and what it modifies.</summary>

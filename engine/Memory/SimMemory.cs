@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Fuzz.Engine.Feedback;
 using Fuzz.Engine.Invariants;
 
@@ -129,23 +130,36 @@ public sealed class SimMemory
         return ptr >= Base && (off >> 3) < (ulong)_top ? _words[(int)(off >> 3)] : 0;
     }
 
+    /// <summary>The word index of a live word; small enough to inline into every access, the rest is out of line.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private int Checked(ulong ptr, string what, int access)
     {
         int w = Index(ptr, what);
         int id = _owner[w];
-        var o = _objects[id];
-        if (!o.Alive)
-            throw Fault($"use after free: {what} of 0x{ptr:x}, word {w - o.FirstWord} of freed object #{id} ({o.Label})");
-        if (SemanticMap is { } map && Accessor >= 0) Interleave(map, w, o, access);
+        if (!_objects[id].Alive) throw Freed(ptr, what, w, id);
+        if (SemanticMap is not null && Accessor >= 0) Interleave(w, id, access);
         return w;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private InvariantViolation Wild(ulong ptr, string what) => Fault($"wild pointer: {what} of 0x{ptr:x}");
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private InvariantViolation Freed(ulong ptr, string what, int w, int id)
+    {
+        var o = _objects[id];
+        return Fault($"use after free: {what} of 0x{ptr:x}, word {w - o.FirstWord} of freed object #{id} ({o.Label})");
     }
 
     /// <summary>
     /// Two different actors touched the same word back to back: a feature of (their roles, the access
     /// kinds, the object kind, and the word within small objects, e.g. a field of struct kvm).
     /// </summary>
-    private void Interleave(byte[] map, int w, in ObjectInfo o, int access)
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void Interleave(int w, int id, int access)
     {
+        var map = SemanticMap!;
+        var o = _objects[id];
         int me = (Accessor + 1) | (AccessorRole << 8) | (access << 16);
         int last = _lastAccess[w];
         _lastAccess[w] = me;
@@ -154,11 +168,11 @@ public sealed class SimMemory
         SemanticFeatures.Hit(map, SemanticFeatures.Interleaving, (uint)(last >> 8), (uint)(me >> 8), ((uint)o.Kind << 8) | field);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private int Index(ulong ptr, string what)
     {
         ulong off = ptr - Base;
-        if (ptr < Base || (off & 7) != 0 || (off >> 3) >= (ulong)_top)
-            throw Fault($"wild pointer: {what} of 0x{ptr:x}");
+        if (ptr < Base || (off & 7) != 0 || (off >> 3) >= (ulong)_top) throw Wild(ptr, what);
         return (int)(off >> 3);
     }
 

@@ -8,14 +8,17 @@ public enum WaitKind : byte { None, WhileEquals, UntilEquals }
 /// </summary>
 public sealed class Actor
 {
-    private Co[] _stack = new Co[8];
+    // A struct element: storing into an array of an interface type costs a type check per call.
+    private struct Frame { public Co Body; }
+
+    private Frame[] _stack = new Frame[8];
     private int _depth;
 
     internal Actor(int id, string name, Co body)
     {
         Id = id;
         Name = name;
-        _stack[0] = body;
+        _stack[0].Body = body;
         _depth = 1;
     }
 
@@ -63,18 +66,18 @@ public sealed class Actor
     {
         while (_depth > 0)
         {
-            var top = _stack[_depth - 1];
+            var top = _stack[_depth - 1].Body;
             if (top.MoveNext())
             {
                 if (top.Current is Co callee)
                 {
                     if (_depth == _stack.Length) Array.Resize(ref _stack, _depth * 2);
-                    _stack[_depth++] = callee;
+                    _stack[_depth++].Body = callee;
                     continue;
                 }
                 return true;
             }
-            _stack[--_depth] = null!;
+            _stack[--_depth].Body = null!;
         }
         return false;
     }

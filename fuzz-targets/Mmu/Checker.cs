@@ -350,7 +350,8 @@ internal sealed class Checker
             for (int level = 1; level <= Kvm.Levels; level++)
             {
                 ulong b = Mem.Peek(slot + Kvm.SBaseGfn * 8);
-                for (ulong head = _kvm.GfnToRmap(slot, b, level); head <= _kvm.GfnToRmap(slot, b + Kvm.SlotPages - 1, level); head += 8)
+                ulong last = _kvm.GfnToRmap(slot, b + Kvm.SlotPages - 1, level);
+                for (ulong head = _kvm.GfnToRmap(slot, b, level); head <= last; head += 8)
                     if ((Mem.Peek(head) & Kvm.KvmRmapLocked) != 0)
                         throw Fail(Inv.RmapLock, "quiescent", $"rmap 0x{head:x} left LOCKED with no holder running");
             }

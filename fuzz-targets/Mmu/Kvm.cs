@@ -78,6 +78,7 @@ public sealed partial class Kvm
         AdEnabled = adEnabled;
         ReschedQuantum = reschedQuantum;
         Array.Clear(_sp);
+        Pfns.Clear();
         foreach (var v in Vcpus) v.Tlb.Clear();
         _kvm = _mem.Alloc(KvmWords, ObjKvm, "struct kvm");
         _mmuLock = new RwLock(_m, MmuLockAddr);
@@ -98,13 +99,13 @@ public sealed partial class Kvm
     private ulong AllocMemslot(int id)
     {
         ulong baseGfn = SlotBaseGfn(id);
-        ulong slot = _mem.Alloc(SlotWords, ObjMemslot, $"memslot {id}");
+        ulong slot = _mem.Alloc(SlotWords, ObjMemslot, Labels.Memslot[id]);
         _mem.Write(slot + SBaseGfn * 8, baseGfn);
         _mem.Write(slot + SNpages * 8, SlotPages);
         _mem.Write(slot + SUserspaceAddr * 8, HvaBase + baseGfn);
         _mem.Write(slot + SId * 8, (ulong)id);
-        _mem.Write(slot + SRmap4K * 8, _mem.Alloc(RmapEntries(baseGfn, 1), ObjRmapArray, $"slot {id} rmap 4K"));
-        _mem.Write(slot + SRmap2M * 8, _mem.Alloc(RmapEntries(baseGfn, 2), ObjRmapArray, $"slot {id} rmap 2M"));
+        _mem.Write(slot + SRmap4K * 8, _mem.Alloc(RmapEntries(baseGfn, 1), ObjRmapArray, Labels.Rmap4K[id]));
+        _mem.Write(slot + SRmap2M * 8, _mem.Alloc(RmapEntries(baseGfn, 2), ObjRmapArray, Labels.Rmap2M[id]));
         return slot;
     }
 
@@ -121,7 +122,7 @@ public sealed partial class Kvm
     {
         int shift = GfnLevelShift(level);
         ulong baseGfn = _mem.Read(slot + SBaseGfn * 8);
-        ulong array = _mem.Read(slot + (ulong)(level == 1 ? SRmap4K : SRmap2M) * 8);
+        ulong array = _mem.Read(slot + (ulong)(SRmap4K + level - 1) * 8);
         return array + (((gfn >> shift) - (baseGfn >> shift)) << 3);
     }
 
@@ -156,7 +157,7 @@ public sealed partial class Kvm
         if (sp == 0)
         {
             if (!create) return 0;
-            sp = _mem.Alloc(ShadowPage.Words, ObjShadowPage, $"sp alias {alias} gfn 0x{gfn & ~0x1ffUL:x} level 1");
+            sp = _mem.Alloc(ShadowPage.Words, ObjShadowPage, Labels.ShadowPage[key]);
             _mem.Write(sp + ShadowPage.Gfn * 8, gfn & ~(ulong)(PagesPerHpage2M - 1));
             _mem.Write(sp + ShadowPage.Role * 8, 1UL | ((ulong)alias << 4));
             _sp[key] = sp;
@@ -223,6 +224,20 @@ public sealed partial class Kvm
     public void CheckQuiescent() => _check.Quiescent();
 
     public string Dump() => _check.DumpState();
+}
+
+/// <summary>Names of simulated objects for fault messages, made once rather than on every run.</summary>
+internal static class Labels
+{
+    public static readonly string[] Memslot = Enumerable.Range(0, Kvm.MaxSlots).Select(id => $"memslot {id}").ToArray();
+    public static readonly string[] Rmap4K = Enumerable.Range(0, Kvm.MaxSlots).Select(id => $"slot {id} rmap 4K").ToArray();
+    public static readonly string[] Rmap2M = Enumerable.Range(0, Kvm.MaxSlots).Select(id => $"slot {id} rmap 2M").ToArray();
+
+    /// <summary>By alias * MaxSlots + 2M region, as Kvm keys its shadow pages.</summary>
+    public static readonly string[] ShadowPage = Enumerable.Range(0, Kvm.Aliases * Kvm.MaxSlots)
+        .Select(key => $"sp alias {key / Kvm.MaxSlots} gfn 0x{(ulong)(key % Kvm.MaxSlots) * Kvm.PagesPerHpage2M:x} level 1").ToArray();
+
+    public static readonly string[] Thread = Enumerable.Range(0, Kvm.MaxVcpus).Select(t => $"T{t}").ToArray();
 }
 
 internal static class ShadowPage

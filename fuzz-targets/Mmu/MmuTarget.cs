@@ -117,8 +117,8 @@ public sealed class MmuRunner : IFuzzTarget
         var names = new List<string>(p.Threads);
         for (int t = 0; t < p.Threads; t++)
         {
-            names.Add($"T{t}");
-            _machine.Spawn($"T{t}", Thread(p, t));
+            names.Add(Labels.Thread[t]);
+            _machine.Spawn(Labels.Thread[t], Thread(p, t));
         }
         InvariantViolation? violation = null;
         try

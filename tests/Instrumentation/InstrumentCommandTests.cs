@@ -1,4 +1,6 @@
 using Fuzz.Coordinator.Commands;
+using Mono.Cecil;
+using Mono.Cecil.Cil;
 using Xunit;
 
 namespace Fuzz.Tests.Instrumentation;
@@ -69,5 +71,47 @@ public class PruneTests(SampleFixture sample) : IClassFixture<SampleFixture>
         Assert.DoesNotContain("Fuzz.InstrumentationSample.Samples::Nested", withPrune);
         Assert.True(withPrune.Count < without.Count);
         Assert.Empty(withPrune.Except(without));
+    }
+
+    /// <summary>
+    /// --prune leaves out the points only a state machine's dispatch on its state leads to; its entry
+    /// and every other branch target keep their probes, and it behaves as before.
+    /// </summary>
+    [Fact]
+    public void Prune_skips_state_dispatch_targets_of_iterators_and_async_methods()
+    {
+        string pruned = Path.Combine(sample.Scratch("prune-dispatch"), "pruned.dll");
+        Assert.Equal(0, InstrumentCommand.Run(sample.Original, pruned, [], [], new StringWriter(), new StringWriter(), prune: true));
+        using (var module = ModuleDefinition.ReadModule(pruned))
+        {
+            var machines = Probes.Methods(module)
+                .Where(m => m.Name == "MoveNext" && m.DeclaringType.Fields.Any(f => f.Name == "<>1__state")).ToList();
+            Assert.Contains(machines, m => m.DeclaringType.Name.StartsWith("<Sequence>", StringComparison.Ordinal));
+            Assert.Contains(machines, m => m.DeclaringType.Name.StartsWith("<AsyncCore>", StringComparison.Ordinal));
+            foreach (var m in machines)
+            {
+                var body = m.Body;
+                Assert.True(Probes.StartsProbe(body.Instructions[0]), $"{Probes.Name(m)}: no probe at entry");
+                var dispatch = body.Instructions.First(i => i.OpCode.Code is Code.Switch or Code.Brfalse or Code.Brfalse_S);
+                var resumes = dispatch.Operand as Instruction[] ?? [(Instruction)dispatch.Operand];
+                Assert.Contains(resumes, t => !Probes.StartsProbe(t));
+                if (m.DeclaringType.Name.StartsWith("<Sequence>", StringComparison.Ordinal))
+                {
+                    Assert.All(resumes, t => Assert.False(Probes.StartsProbe(t), $"{Probes.Name(m)}: probe at resume point {t}"));
+                    Assert.True(body.Instructions.Count(Probes.IsHit) >= 4, "the iterator's own branches keep their probes");
+                }
+            }
+        }
+        using var original = new IsolatedAssembly(sample.Original);
+        using var instrumented = new IsolatedAssembly(pruned);
+        foreach (string name in new[] { "Iterator", "Async" })
+            foreach (int x in new[] { -9, -1, 0, 1, 2, 5, 6, 7, 11, 13, 100 })
+            {
+                string expected = IsolatedAssembly.Outcome(original.Method(SampleFixture.SamplesType, name), x);
+                string withMap = "";
+                var map = instrumented.Coverage(() => withMap = IsolatedAssembly.Outcome(instrumented.Method(SampleFixture.SamplesType, name), x));
+                Assert.Equal(expected, withMap);
+                Assert.NotEmpty(Probes.Cells(map));
+            }
     }
 }

@@ -57,6 +57,26 @@ public class ModelCoverageTests
         Assert.NotEqual(Probes.Cells(first), Probes.Cells(other));
     }
 
+    /// <summary>Nothing carries over from one run to the next: the first run in a new context leaves the map every later run of the input leaves.</summary>
+    [Fact]
+    public void The_first_run_leaves_the_same_map_as_later_runs()
+    {
+        var input = File.ReadAllBytes(Path.Combine(Corpus.Dir, "stale-fault.bin"));
+        var context = TargetContext.Load(new Fuzz.Targets.TargetFactory());
+        var target = context.Factory.Create(MmuTarget.Name, []);
+        Array.Clear(context.EdgeMap);
+        var maps = new List<byte[]>();
+        for (int i = 0; i < 3; i++)
+        {
+            context.ResetPrev();
+            target.Execute(target.Codec.Decode(input));
+            maps.Add(context.EdgeMap.ToArray());
+            Array.Clear(context.EdgeMap);
+        }
+        Assert.Equal(maps[1], maps[0]);
+        Assert.Equal(maps[1], maps[2]);
+    }
+
     [Fact]
     public void Each_load_context_has_its_own_map()
     {
