@@ -48,7 +48,8 @@ internal static class BrokerOption
         DefaultValueFactory = _ => "default",
     };
 
-    public static bool TryOpen(string broker, string farm, TextWriter stderr, string command, out ITransport transport)
+    /// <param name="connectionName">How the connection shows on the broker and in its connection events (<see cref="ConnectionNames.Of"/>).</param>
+    public static bool TryOpen(string broker, string farm, string connectionName, TextWriter stderr, string command, out ITransport transport)
     {
         transport = null!;
         var uris = new List<Uri>();
@@ -67,7 +68,7 @@ internal static class BrokerOption
             stderr.WriteLine($"{command}: --farm must be letters, digits, '-' or '_'");
             return false;
         }
-        transport = new RabbitMqTransport(string.Join(',', uris), farm);
+        transport = new RabbitMqTransport(string.Join(',', uris), farm, new RabbitMqOptions { ConnectionName = connectionName });
         return true;
     }
 }
@@ -96,8 +97,9 @@ public static class WorkerCommand
             string t = r.GetValue(target)!;
             if (!factory.Targets.Contains(t)) { stderr.WriteLine($"fuzz worker: unknown target '{t}'"); return 2; }
             if (r.GetValue(jobs) < 1) { stderr.WriteLine("fuzz worker: --jobs must be at least 1"); return 2; }
-            if (!BrokerOption.TryOpen(r.GetValue(broker)!, r.GetValue(farm)!, stderr, "fuzz worker", out var transport)) return 2;
             string n = r.GetValue(name) ?? $"{Environment.MachineName}-{Environment.ProcessId}";
+            string farmName = r.GetValue(farm)!;
+            if (!BrokerOption.TryOpen(r.GetValue(broker)!, farmName, ConnectionNames.Of(ConnectionNames.Worker, farmName, n), stderr, "fuzz worker", out var transport)) return 2;
             ulong s = r.GetValue(seed) ?? Fnv(n);
             var options = new WorkerOptions(n, r.GetValue(jobs), new FuzzOptions(t, ScheduleStrategyKind.Coverage, s, bugSet.Ids.ToList()))
             {
@@ -184,8 +186,9 @@ public static class CoordinatorCommand
                 stderr.WriteLine($"fuzz coordinator: cannot write to the work directory '{Path.GetFullPath(dir)}': {why}");
                 return 2;
             }
-            if (!BrokerOption.TryOpen(r.GetValue(broker)!, r.GetValue(farm)!, stderr, "fuzz coordinator", out var transport)) return 2;
             string n = r.GetValue(name) ?? $"coordinator-{Environment.MachineName}-{Environment.ProcessId}";
+            string farmName = r.GetValue(farm)!;
+            if (!BrokerOption.TryOpen(r.GetValue(broker)!, farmName, ConnectionNames.Of(ConnectionNames.Coordinator, farmName, n), stderr, "fuzz coordinator", out var transport)) return 2;
             var options = new CoordinatorOptions(n, dir, t, bugSet.Ids.ToList())
             {
                 MinimizeBudget = TimeSpan.FromSeconds(Math.Max(0.1, r.GetValue(budget))),

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
 using Fuzz.Coordinator.Replay;
+using Fuzz.Engine.Transport;
 using Fuzz.Targets;
 
 namespace Fuzz.Coordinator.Commands;
@@ -49,7 +50,7 @@ public static class ReplayCommand
             {
                 if (r.GetValue(broker) is { } b)
                 {
-                    if (!BrokerOption.TryOpen(b, r.GetValue(farm)!, stderr, "fuzz replay", out var transport)) return 2;
+                    if (!BrokerOption.TryOpen(b, r.GetValue(farm)!, ConnectionNames.Of("replay", r.GetValue(farm)!, $"{Environment.MachineName}-{Environment.ProcessId}"), stderr, "fuzz replay", out var transport)) return 2;
                     await using var _ = transport;
                     Console.WriteLine($"fuzz replay: {items.Count} entries over the workers of {transport.Description}");
                     (entries, features) = await job.RunOnWorkersAsync(transport, items, r.GetValue(chunk), TimeSpan.FromSeconds(Math.Max(1, r.GetValue(timeout))), stop.Token);

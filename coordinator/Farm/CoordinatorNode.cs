@@ -36,19 +36,21 @@ public sealed record CoordinatorOptions(string Name, string WorkDir, string Targ
 
 public enum WorkerState { Alive, Lost, Left }
 
-public sealed record WorkerInfo(string Name, DateTime FirstSeen, DateTime LastSeen, WorkerState State, Heartbeat Last);
+/// <param name="LostBecause">Why it counts as lost (silence, or its connection closed), when it does.</param>
+public sealed record WorkerInfo(string Name, DateTime FirstSeen, DateTime LastSeen, WorkerState State, Heartbeat Last, string? LostBecause = null);
 
 /// <summary>One stats.jsonl line of a coordinator.</summary>
 public sealed record CoordinatorStats(
     double Seconds, bool Active, long Execs, double ExecsPerSecond, int Cov, int Ft, int Corp, int Crashes, int WorkersAlive, int WorkersLost,
     long InputsReceived, long InputsAccepted, long InputsRedundant, long Messages, long DeadLettered, long CrashesReceived, int CrashDuplicates,
-    int CrashesNotReproduced, long TasksSent);
+    int CrashesNotReproduced, long TasksSent, long ConnectionEvents, long ConnectionEventsMalformed);
 
 /// <summary>
 /// The coordinator: keeps the global feature set, accepts an input only if it adds features,
 /// writes it to the work directory and appends it to the merged-corpus log before acknowledging
 /// it, triages crashes (re-verify, dedup, minimise on a worker, file), and tracks workers from
-/// their heartbeats. A second one started on the same broker is a standby: it follows the logs
+/// their heartbeats and goodbyes and, where the transport has them, the broker's events about
+/// their connections (a worker whose connection closes is lost at once). A second one started on the same broker is a standby: it follows the logs
 /// (so its feature set, corpus and crashes stay current) and takes over the events queue when
 /// the active one's connection goes.
 /// </summary>
@@ -63,6 +65,12 @@ public sealed class CoordinatorNode : IAsyncDisposable
     /// <summary>Names seen in the merged-corpus log (what a restarted coordinator need not publish again).</summary>
     private readonly HashSet<string> _logged = new(StringComparer.Ordinal);
     private readonly Dictionary<string, WorkerInfo> _workers = new(StringComparer.Ordinal);
+
+    /// <summary>Per worker, its connections the broker said were opened and not yet closed.</summary>
+    private readonly Dictionary<string, HashSet<string>> _connections = new(StringComparer.Ordinal);
+
+    /// <summary>Per worker lost by a connection event, the broker's time of it: messages sent before then do not bring it back.</summary>
+    private readonly Dictionary<string, long> _closedAtUnixMs = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, TaskCompletionSource<Minimized?>> _pendingTasks = new(StringComparer.Ordinal);
     private readonly Channel<IDelivery> _inbox = Channel.CreateUnbounded<IDelivery>();
     private readonly CancellationTokenSource _stop = new();
@@ -73,7 +81,7 @@ public sealed class CoordinatorNode : IAsyncDisposable
     private Task? _processor, _monitor;
     private string? _marker;
     private readonly TaskCompletionSource _caughtUp = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private long _received, _accepted, _redundant, _messages, _crashesReceived, _tasksSent, _inFlight;
+    private long _received, _accepted, _redundant, _messages, _crashesReceived, _tasksSent, _inFlight, _connectionEvents, _connectionEventsMalformed;
     private int _active, _disposed;
 
     public CoordinatorNode(CoordinatorOptions options, ITargetFactory factory, ITransport transport)
@@ -106,6 +114,12 @@ public sealed class CoordinatorNode : IAsyncDisposable
     public long Messages => Interlocked.Read(ref _messages);
     public long CrashesReceived => Interlocked.Read(ref _crashesReceived);
 
+    /// <summary>Broker events about this farm's connections that were read (malformed ones are only counted).</summary>
+    public long ConnectionEvents => Interlocked.Read(ref _connectionEvents);
+    public long ConnectionEventsMalformed => Interlocked.Read(ref _connectionEventsMalformed);
+
+    public const string LostByConnectionEvent = "connection closed (broker event)";
+
     public IReadOnlyList<WorkerInfo> Workers { get { lock (_workers) return _workers.Values.OrderBy(w => w.Name, StringComparer.Ordinal).ToList(); } }
 
     public event Action<string>? Log;
@@ -136,6 +150,7 @@ public sealed class CoordinatorNode : IAsyncDisposable
         Triage.Start();
         _processor = Task.Run(ProcessLoop);
         _monitor = Task.Run(MonitorLoop);
+        _subscriptions.Add(await _transport.WatchConnectionsAsync(OnConnectionEvent, cancel).ConfigureAwait(false));
         _subscriptions.Add(await _transport.ConsumeAsync(Topology.Events, Options.Prefetch, d => _inbox.Writer.WriteAsync(d).AsTask(), cancel).ConfigureAwait(false));
         Log?.Invoke($"{Options.Name}: {CorpusCount} inputs, {Features.Features} features; waiting for the events queue (standby until the active coordinator goes)");
     }
@@ -276,7 +291,7 @@ public sealed class CoordinatorNode : IAsyncDisposable
             switch (env.BodyCase)
             {
                 case Envelope.BodyOneofCase.NewInputs:
-                    Seen(env.Sender, null);
+                    Seen(env.Sender, null, env.SentUnixMs);
                     foreach (var input in env.NewInputs.Inputs)
                     {
                         Interlocked.Increment(ref _received);
@@ -304,11 +319,11 @@ public sealed class CoordinatorNode : IAsyncDisposable
                     ackAfterAppend.Add(d);
                     break;
                 case Envelope.BodyOneofCase.Crash:
-                    Seen(env.Sender, null);
+                    Seen(env.Sender, null, env.SentUnixMs);
                     OnCrash(env.Sender, env.Crash, d);
                     break;
                 case Envelope.BodyOneofCase.Heartbeat:
-                    Seen(env.Sender, env.Heartbeat);
+                    Seen(env.Sender, env.Heartbeat, env.SentUnixMs);
                     await d.AckAsync().ConfigureAwait(false);
                     break;
                 case Envelope.BodyOneofCase.Leaving:
@@ -415,11 +430,17 @@ public sealed class CoordinatorNode : IAsyncDisposable
         ? new ProgramStats(0, 0, 0, 0, 0, 0)
         : new ProgramStats((int)s.Ops, (int)s.Threads, (int)s.Preemptions, (int)s.ContextSwitches, (long)s.Steps, 0);
 
-    private void Seen(string name, Heartbeat? hb)
+    private void Seen(string name, Heartbeat? hb, long sentUnixMs)
     {
         var now = DateTime.UtcNow;
         lock (_workers)
         {
+            // Sent before its connection closed: queued while it was alive, not a sign of life now.
+            if (_closedAtUnixMs.TryGetValue(name, out long closedAt))
+            {
+                if (sentUnixMs < closedAt) return;
+                _closedAtUnixMs.Remove(name);
+            }
             if (!_workers.TryGetValue(name, out var w))
             {
                 _workers[name] = new WorkerInfo(name, now, now, WorkerState.Alive, hb ?? new Heartbeat());
@@ -427,8 +448,44 @@ public sealed class CoordinatorNode : IAsyncDisposable
                 return;
             }
             if (w.State != WorkerState.Alive) Log?.Invoke($"worker {name} is back");
-            _workers[name] = w with { LastSeen = now, State = WorkerState.Alive, Last = hb ?? w.Last };
+            _workers[name] = w with { LastSeen = now, State = WorkerState.Alive, Last = hb ?? w.Last, LostBecause = null };
         }
+    }
+
+    /// <summary>
+    /// A worker's connection opened: it joined (or is back). One closed: lost at once, unless it
+    /// has another open connection (a reconnection seen before the old connection's end) or said
+    /// goodbye. Only while active: a standby hears no heartbeats and would lose every worker again.
+    /// </summary>
+    private Task OnConnectionEvent(ConnectionEvent e)
+    {
+        if (e.Kind == ConnectionEventKind.Malformed)
+        {
+            if (Interlocked.Increment(ref _connectionEventsMalformed) <= 10) Log?.Invoke($"a broker connection event ignored: {e.Problem}");
+            return Task.CompletedTask;
+        }
+        Interlocked.Increment(ref _connectionEvents);
+        if (e.Role != ConnectionNames.Worker || !Active) return Task.CompletedTask;
+        lock (_workers)
+        {
+            if (!_connections.TryGetValue(e.Name, out var open)) _connections[e.Name] = open = new HashSet<string>(StringComparer.Ordinal);
+            if (e.Kind == ConnectionEventKind.Opened)
+            {
+                open.Add(e.Connection);
+                _closedAtUnixMs.Remove(e.Name);
+                Seen(e.Name, null, long.MaxValue);
+                return Task.CompletedTask;
+            }
+            open.Remove(e.Connection);
+            if (open.Count > 0 || !_workers.TryGetValue(e.Name, out var w) || w.State == WorkerState.Left) return Task.CompletedTask;
+            _closedAtUnixMs[e.Name] = e.BrokerUnixMs;
+            if (w.State == WorkerState.Alive)
+            {
+                _workers[e.Name] = w with { State = WorkerState.Lost, LostBecause = LostByConnectionEvent };
+                Log?.Invoke($"worker {e.Name} lost: {LostByConnectionEvent}, {(DateTime.UtcNow - w.LastSeen).TotalSeconds:F1}s after its last message");
+            }
+        }
+        return Task.CompletedTask;
     }
 
     private void Left(string name)
@@ -456,7 +513,7 @@ public sealed class CoordinatorNode : IAsyncDisposable
                     foreach (var w in _workers.Values.ToList())
                         if (w.State == WorkerState.Alive && now - w.LastSeen > Options.WorkerTimeout)
                         {
-                            _workers[w.Name] = w with { State = WorkerState.Lost };
+                            _workers[w.Name] = w with { State = WorkerState.Lost, LostBecause = $"nothing from it for {Options.WorkerTimeout.TotalSeconds:0.#}s" };
                             Log?.Invoke($"worker {w.Name} lost (nothing from it for {(now - w.LastSeen).TotalSeconds:F1}s)");
                         }
                 stats?.WriteLine(JsonSerializer.Serialize(Stats(), Commands.RunCommand.JsonOptions));
@@ -477,7 +534,7 @@ public sealed class CoordinatorNode : IAsyncDisposable
             Math.Round(_clock.Elapsed.TotalSeconds, 3), Active, workers.Sum(w => (long)w.Last.Execs), Math.Round(alive.Sum(w => w.Last.ExecsPerSecond)),
             Features.Edges, Features.Features, CorpusCount, Triage.Unique, alive.Count, workers.Count(w => w.State == WorkerState.Lost),
             InputsReceived, InputsAccepted, InputsRedundant, Messages, Rejected.Total, CrashesReceived, Triage.Duplicates, Triage.NotReproduced,
-            Interlocked.Read(ref _tasksSent));
+            Interlocked.Read(ref _tasksSent), ConnectionEvents, ConnectionEventsMalformed);
     }
 
     /// <summary>Waits until every event delivered so far and every crash queued has been dealt with.</summary>

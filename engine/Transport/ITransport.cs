@@ -78,6 +78,13 @@ public interface ITransport : IAsyncDisposable
     /// <summary>Messages waiting in a queue (ready, not delivered).</summary>
     Task<long> CountAsync(string queue, CancellationToken cancel);
 
+    /// <summary>
+    /// Follows the broker's events about this farm's connections (see <see cref="ConnectionNames"/>):
+    /// opened, closed, and events it could not read. A transport whose broker has no such events
+    /// (the embedded one; a RabbitMQ without the event exchange plugin) never calls the handler.
+    /// </summary>
+    Task<IAsyncDisposable> WatchConnectionsAsync(Func<ConnectionEvent, Task> handler, CancellationToken cancel);
+
     /// <summary>Connection losses this transport recovered from.</summary>
     long Reconnects { get; }
 }

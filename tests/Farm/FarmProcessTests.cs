@@ -164,6 +164,29 @@ public sealed class FarmProcessTests(BrokerFixture broker, ITestOutputHelper log
         Assert.Equal(0, c.Interrupt(Long));
     }
 
+    /// <summary>
+    /// Killed: a worker process (kill -9), under a coordinator whose heartbeat timeout is 60 s.
+    /// Checked: the coordinator logs the worker lost because of the broker's connection.closed event
+    /// within 10 s of the kill, and never because of silence.
+    /// </summary>
+    [Fact]
+    public async Task Kill_9_of_a_worker_is_noticed_from_the_broker_event_long_before_the_heartbeat_timeout()
+    {
+        string work = Dir("coordinator");
+        var c = await Coordinator("c1", work, "--worker-timeout", "60");
+        var w1 = await Worker("w1", null);
+        await c.WaitForLine(l => l.Contains("worker w1 joined"), Long, "w1 to join");
+        await Until(() => Corpus(work).Count >= 20, "20 inputs accepted from w1");
+        var killed = System.Diagnostics.Stopwatch.StartNew();
+        w1.Kill9();
+        string lost = await c.WaitForLine(l => l.Contains("worker w1 lost"), TimeSpan.FromSeconds(10), "w1 to be noticed lost within 10 s");
+        log.WriteLine($"killed w1 (pid {w1.Pid}); the coordinator said \"{lost}\" {killed.Elapsed.TotalSeconds:F1} s later");
+        Assert.Contains("worker w1 lost: connection closed (broker event)", lost);
+        await Task.Delay(2000);
+        Assert.DoesNotContain(c.Lines, l => l.Contains("worker w1 is back") || l.Contains("nothing from it"));
+        Assert.Equal(0, c.Interrupt(Long));
+    }
+
     /// <summary>Killed: the worker holding a replay task (kill -9). Compared: the task's result, which another worker must produce.</summary>
     [Fact]
     public async Task Kill_9_of_a_worker_mid_task_has_the_task_redone_by_another_worker()

@@ -70,6 +70,13 @@ public sealed class EmbeddedTransport(EmbeddedBroker broker) : ITransport
         })));
     }
 
+    /// <summary>In one process nothing's connection closes on its own: the farm has heartbeats and goodbyes only.</summary>
+    public Task<IAsyncDisposable> WatchConnectionsAsync(Func<ConnectionEvent, Task> handler, CancellationToken cancel)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        return Task.FromResult<IAsyncDisposable>(new Subscription(() => Task.CompletedTask));
+    }
+
     public Task<string> CreateReplyQueueAsync(CancellationToken cancel)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);

@@ -25,6 +25,12 @@ public sealed record RabbitMqOptions
 
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// The client-provided connection name the broker shows and puts in its connection events; a
+    /// farm process uses <see cref="ConnectionNames.Of"/>. Default: <c>fuzz &lt;farm&gt; pid &lt;pid&gt;</c>.
+    /// </summary>
+    public string? ConnectionName { get; init; }
+
     /// <summary>Connection losses, reconnections, consumers reopened, handlers that threw.</summary>
     public Action<string>? Log { get; init; }
 }

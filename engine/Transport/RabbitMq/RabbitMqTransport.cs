@@ -56,7 +56,7 @@ public sealed class RabbitMqTransport : ITransport
             TopologyRecoveryEnabled = false,
             RequestedHeartbeat = _options.Heartbeat,
             RequestedConnectionTimeout = _options.ConnectTimeout,
-            ClientProvidedName = $"fuzz {farm} pid {Environment.ProcessId}",
+            ClientProvidedName = _options.ConnectionName ?? $"fuzz {farm} pid {Environment.ProcessId}",
         };
         _endpoints = uris.Select(u => new AmqpTcpEndpoint(u)).ToArray();
         Description = $"{string.Join(',', uris.Select(u => $"{u.Scheme}://{u.Authority}{u.AbsolutePath}"))} farm {farm}";
@@ -71,6 +71,12 @@ public sealed class RabbitMqTransport : ITransport
     internal RabbitMqOptions Options => _options;
 
     internal CancellationToken Stopping => _stopping.Token;
+
+    /// <summary>The queues this connection's connection events arrive on.</summary>
+    internal IReadOnlyList<string> ConnectionEventQueues
+    {
+        get { lock (_lock) return _subscriptions.OfType<ConnectionEventSubscription>().Select(s => s.QueueName).ToList(); }
+    }
 
     /// <summary>The broker's name for a logical queue or log name of <see cref="Topology"/>.</summary>
     public string PhysicalName(string name) => _prefix + (name.StartsWith("fuzz.", StringComparison.Ordinal) ? name["fuzz.".Length..] : name);
@@ -110,6 +116,13 @@ public sealed class RabbitMqTransport : ITransport
     public async Task<IAsyncDisposable> ReadLogAsync(string log, long from, Func<LogRecord, Task> handler, CancellationToken cancel)
     {
         var sub = new LogSubscription(this, PhysicalName(log), Math.Max(0, from), handler);
+        await StartAsync(sub, cancel).ConfigureAwait(false);
+        return sub;
+    }
+
+    public async Task<IAsyncDisposable> WatchConnectionsAsync(Func<ConnectionEvent, Task> handler, CancellationToken cancel)
+    {
+        var sub = new ConnectionEventSubscription(this, PhysicalName($"fuzz.connections.{Guid.NewGuid():N}"), handler);
         await StartAsync(sub, cancel).ConfigureAwait(false);
         return sub;
     }

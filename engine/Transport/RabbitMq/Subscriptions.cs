@@ -1,6 +1,7 @@
 using System.Threading.Channels;
 using RabbitMQ.Client;
 using RabbitMQ.Client.Events;
+using RabbitMQ.Client.Exceptions;
 
 namespace Fuzz.Engine.Transport.RabbitMq;
 
@@ -19,13 +20,18 @@ internal abstract class Subscription(RabbitMqTransport transport, string queue, 
 
     protected string Queue => queue;
 
+    internal string QueueName => queue;
+
     protected bool Closed => Volatile.Read(ref _closed) != 0;
 
     /// <summary>Consumer arguments for a channel opened now.</summary>
     protected abstract IDictionary<string, object?>? Arguments();
 
     /// <summary>Called by the client for each delivery; the body is only valid during the call.</summary>
-    protected abstract void Received(IChannel channel, ulong tag, bool redelivered, IReadOnlyBasicProperties props, ReadOnlyMemory<byte> body);
+    protected abstract void Received(IChannel channel, ulong tag, bool redelivered, string routingKey, IReadOnlyBasicProperties props, ReadOnlyMemory<byte> body);
+
+    /// <summary>Declares what the consumer needs on the fresh channel; false: nothing to consume (the channel is closed).</summary>
+    protected virtual Task<bool> PrepareAsync(IChannel channel, CancellationToken cancel) => Task.FromResult(true);
 
     /// <summary>Stops handing deliveries over and waits for the handler to return.</summary>
     protected abstract Task DrainAsync();
@@ -43,6 +49,11 @@ internal abstract class Subscription(RabbitMqTransport transport, string queue, 
             var ch = await link.Connection.CreateChannelAsync(cancellationToken: cancel).ConfigureAwait(false);
             try
             {
+                if (!await PrepareAsync(ch, cancel).ConfigureAwait(false))
+                {
+                    await RabbitMqTransport.CloseQuietlyAsync(ch).ConfigureAwait(false);
+                    return;
+                }
                 await ch.BasicQosAsync(0, prefetch, global: false, cancel).ConfigureAwait(false);
                 var consumer = new Consumer(this, link, ch);
                 await ch.BasicConsumeAsync(queue, autoAck: false, consumerTag: string.Empty, noLocal: false, exclusive: false,
@@ -134,7 +145,7 @@ internal abstract class Subscription(RabbitMqTransport transport, string queue, 
         public override Task HandleBasicDeliverAsync(string consumerTag, ulong deliveryTag, bool redelivered, string exchange, string routingKey,
             IReadOnlyBasicProperties properties, ReadOnlyMemory<byte> body, CancellationToken cancellationToken = default)
         {
-            owner.Received(Channel, deliveryTag, redelivered, properties, body);
+            owner.Received(Channel, deliveryTag, redelivered, routingKey, properties, body);
             return Task.CompletedTask;
         }
 
@@ -177,7 +188,7 @@ internal sealed class QueueSubscription : Subscription
 
     protected override IDictionary<string, object?>? Arguments() => null;
 
-    protected override void Received(IChannel channel, ulong tag, bool redelivered, IReadOnlyBasicProperties props, ReadOnlyMemory<byte> body) =>
+    protected override void Received(IChannel channel, ulong tag, bool redelivered, string routingKey, IReadOnlyBasicProperties props, ReadOnlyMemory<byte> body) =>
         _inbox.Writer.TryWrite(new RabbitDelivery(channel, tag, redelivered, body.ToArray()));
 
     protected override async Task DrainAsync()
@@ -224,7 +235,7 @@ internal sealed class LogSubscription : Subscription
     /// <summary>A reopened consumer starts after the last record handed over, not at the original offset.</summary>
     protected override IDictionary<string, object?>? Arguments() => RabbitMqTransport.StreamArguments(Volatile.Read(ref _next));
 
-    protected override void Received(IChannel channel, ulong tag, bool redelivered, IReadOnlyBasicProperties props, ReadOnlyMemory<byte> body) =>
+    protected override void Received(IChannel channel, ulong tag, bool redelivered, string routingKey, IReadOnlyBasicProperties props, ReadOnlyMemory<byte> body) =>
         _inbox.Writer.TryWrite(new Record(channel, tag, RabbitMqTransport.OffsetOf(props), body.ToArray()));
 
     protected override async Task DrainAsync()
@@ -256,6 +267,79 @@ internal sealed class LogSubscription : Subscription
                     Transport.Log($"log handler of {Queue} threw at offset {offset}: {e}");
                 }
                 Volatile.Write(ref _next, offset + 1);
+            }
+            await RabbitDelivery.SettleAsync(r.Channel, r.Tag, ack: true).ConfigureAwait(false);
+        }
+    }
+}
+
+/// <summary>
+/// The broker's connection.created / connection.closed events (the rabbitmq_event_exchange plugin's
+/// amq.rabbitmq.event exchange) through an exclusive queue of this connection, declared and bound
+/// again on every connection. Without the plugin it logs once and hands nothing over.
+/// </summary>
+internal sealed class ConnectionEventSubscription : Subscription
+{
+    internal const string Exchange = "amq.rabbitmq.event";
+    internal static readonly string[] RoutingKeys = ["connection.created", "connection.closed"];
+
+    private readonly Func<ConnectionEvent, Task> _handler;
+    private readonly Channel<Record> _inbox = Channel.CreateUnbounded<Record>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Task _dispatch;
+    private int _unavailable;
+
+    private readonly record struct Record(IChannel Channel, ulong Tag, ConnectionEvent? Event);
+
+    public ConnectionEventSubscription(RabbitMqTransport transport, string queue, Func<ConnectionEvent, Task> handler)
+        : base(transport, queue, 256)
+    {
+        _handler = handler;
+        _dispatch = Task.Run(DispatchAsync);
+    }
+
+    protected override IDictionary<string, object?>? Arguments() => null;
+
+    protected override async Task<bool> PrepareAsync(IChannel channel, CancellationToken cancel)
+    {
+        try
+        {
+            await channel.QueueDeclareAsync(Queue, durable: false, exclusive: true, autoDelete: false,
+                new Dictionary<string, object?> { ["x-max-length"] = 100_000 }, cancellationToken: cancel).ConfigureAwait(false);
+            foreach (var key in RoutingKeys)
+                await channel.QueueBindAsync(Queue, Exchange, key, cancellationToken: cancel).ConfigureAwait(false);
+            return true;
+        }
+        catch (OperationInterruptedException e) when (e.ShutdownReason?.ReplyCode == Constants.NotFound)
+        {
+            if (Interlocked.Exchange(ref _unavailable, 1) == 0)
+                Transport.Log($"no {Exchange} exchange on the broker (plugin rabbitmq_event_exchange not enabled): no connection events");
+            return false;
+        }
+    }
+
+    protected override void Received(IChannel channel, ulong tag, bool redelivered, string routingKey, IReadOnlyBasicProperties props, ReadOnlyMemory<byte> body) =>
+        _inbox.Writer.TryWrite(new Record(channel, tag, RabbitMqConnectionEvents.Parse(routingKey, props.Headers, Transport.Farm)));
+
+    protected override async Task DrainAsync()
+    {
+        _inbox.Writer.TryComplete();
+        await _dispatch.ConfigureAwait(false);
+    }
+
+    private async Task DispatchAsync()
+    {
+        await foreach (var r in _inbox.Reader.ReadAllAsync().ConfigureAwait(false))
+        {
+            if (!Closed && r.Event is { } e)
+            {
+                try
+                {
+                    await _handler(e).ConfigureAwait(false);
+                }
+                catch (Exception ex)
+                {
+                    Transport.Log($"connection event handler threw on {e}: {ex}");
+                }
             }
             await RabbitDelivery.SettleAsync(r.Channel, r.Tag, ack: true).ConfigureAwait(false);
         }
