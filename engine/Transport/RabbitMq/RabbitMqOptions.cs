@@ -31,6 +31,12 @@ public sealed record RabbitMqOptions
     /// </summary>
     public string? ConnectionName { get; init; }
 
+    /// <summary>
+    /// Connect to a cluster's listed nodes in a random order each time (spreads a farm's connections
+    /// over the cluster); false: to the first listed node that answers.
+    /// </summary>
+    public bool ShuffleNodes { get; init; } = true;
+
     /// <summary>Connection losses, reconnections, consumers reopened, handlers that threw.</summary>
     public Action<string>? Log { get; init; }
 }

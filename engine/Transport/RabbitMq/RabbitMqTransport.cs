@@ -72,6 +72,12 @@ public sealed class RabbitMqTransport : ITransport
 
     internal CancellationToken Stopping => _stopping.Token;
 
+    /// <summary>The node this transport is connected to now, if it is.</summary>
+    internal AmqpTcpEndpoint? ConnectedTo
+    {
+        get { lock (_lock) return _link?.Connection.Endpoint; }
+    }
+
     /// <summary>The queues this connection's connection events arrive on.</summary>
     internal IReadOnlyList<string> ConnectionEventQueues
     {
@@ -305,7 +311,9 @@ public sealed class RabbitMqTransport : ITransport
 
     private async Task<Link> OpenLinkAsync(CancellationToken cancel)
     {
-        var conn = await _factory.CreateConnectionAsync(_endpoints, cancel).ConfigureAwait(false);
+        var conn = _options.ShuffleNodes
+            ? await _factory.CreateConnectionAsync(_endpoints, cancel).ConfigureAwait(false)
+            : await _factory.CreateConnectionAsync(new ListedOrder(_endpoints), _factory.ClientProvidedName, cancel).ConfigureAwait(false);
         var link = new Link(this, conn, Interlocked.Increment(ref _generations));
         conn.ConnectionShutdownAsync += (_, e) =>
         {
@@ -440,6 +448,11 @@ public sealed class RabbitMqTransport : ITransport
     }
 
     private static TaskCompletionSource<Link> NewReady() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private sealed class ListedOrder(IReadOnlyList<AmqpTcpEndpoint> endpoints) : IEndpointResolver
+    {
+        public IEnumerable<AmqpTcpEndpoint> All() => endpoints;
+    }
 
     /// <summary>One connection and its publishing channels.</summary>
     internal sealed class Link(RabbitMqTransport owner, IConnection connection, long generation)
