@@ -134,8 +134,10 @@ public sealed class ClusterFaultTests(ClusterFixture cluster, ITestOutputHelper 
         await Until(() => coordinator.InputsAccepted >= acceptedAtReconnect + 20, "the coordinator to accept 20 more inputs after reconnecting", TimeSpan.FromSeconds(90));
         await Task.Delay(TimeSpan.FromSeconds(15));
         Say($"fuzzed on two nodes: {coordinator.InputsAccepted - acceptedAtKill} inputs accepted since the kill, {worker.Session.Execs} execs in all");
-        Assert.Equal(1, coordinatorLink.Reconnects);
-        Assert.Equal(1, workerLink.Reconnects);
+        // Once for the kill, maybe again: a node whose stream replica is not running yet closes the connection of a reader (506 RESOURCE_ERROR).
+        Say($"reconnections: coordinator {coordinatorLink.Reconnects}, worker {workerLink.Reconnects}");
+        Assert.InRange(coordinatorLink.Reconnects, 1, 5);
+        Assert.InRange(workerLink.Reconnects, 1, 5);
         Assert.Equal(WorkerState.Alive, coordinator.Workers.Single(w => w.Name == "w1").State);
 
         await worker.StopAsync(Patience);
