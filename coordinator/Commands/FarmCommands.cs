@@ -89,7 +89,7 @@ public static class WorkerCommand
         var noTasks = new Option<bool>("--no-tasks") { Description = "fuzz only; take no replay or minimisation tasks" };
         var cmd = new Command("worker", "Fuzz for a coordinator: N loops fed by the merged corpus, reporting new inputs and crashes, taking tasks")
             { broker, farm, jobs, name, target, bugs, seed, journal, noTasks };
-        cmd.SetAction(async (r, cancel) =>
+        UsageErrors.SetAction(cmd, async (r, cancel) =>
         {
             var stderr = Console.Error;
             if (!BugOption.TryParse(r.GetValue(bugs) ?? [], stderr, out var bugSet)) return 2;
@@ -173,7 +173,7 @@ public static class CoordinatorCommand
         var local = new Option<bool>("--minimize-locally") { Description = "minimise crashes here instead of sending the task to a worker" };
         var cmd = new Command("coordinator", "Merge the workers' corpora, triage their crashes, track them; a second one with --standby takes over when the first dies")
             { broker, farm, workdir, standby, name, target, bugs, budget, timeout, local };
-        cmd.SetAction(async (r, cancel) =>
+        UsageErrors.SetAction(cmd, async (r, cancel) =>
         {
             var stderr = Console.Error;
             if (!BugOption.TryParse(r.GetValue(bugs) ?? [], stderr, out var bugSet)) return 2;

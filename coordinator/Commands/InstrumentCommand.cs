@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.CommandLine.Invocation;
 using Fuzz.Instrumentation;
 
 namespace Fuzz.Coordinator.Commands;
@@ -23,7 +22,7 @@ public static class InstrumentCommand
         var cmd = new Command("instrument",
             "Insert AFL-style edge-coverage probes into a .NET assembly (the build already does this for the model); an instrumented assembly is left as it is")
             { assembly, output, include, exclude, prune };
-        cmd.Action = new UsageErrorsExit2(r =>
+        UsageErrors.SetAction(cmd, r =>
             Run(r.GetValue(assembly)!.FullName, r.GetValue(output)?.FullName, r.GetValue(include) ?? [], r.GetValue(exclude) ?? [], Console.Out, Console.Error, r.GetValue(prune)));
         return cmd;
     }
@@ -45,21 +44,6 @@ public static class InstrumentCommand
         {
             stderr.WriteLine($"fuzz instrument: {e.Message}");
             return 1;
-        }
-    }
-
-    /// <summary>Runs the command, or reports unusable arguments with exit code 2 instead of the parser's 1.</summary>
-    private sealed class UsageErrorsExit2(Func<ParseResult, int> run) : SynchronousCommandLineAction
-    {
-        public override bool ClearsParseErrors => true;
-
-        public override int Invoke(ParseResult r)
-        {
-            var problems = r.Errors.Select(e => e.Message).Concat(r.UnmatchedTokens.Select(t => $"unrecognized argument '{t}'")).ToList();
-            if (problems.Count == 0) return run(r);
-            foreach (var p in problems) Console.Error.WriteLine($"fuzz instrument: {p}");
-            Console.Error.WriteLine("see fuzz instrument --help");
-            return 2;
         }
     }
 }

@@ -23,7 +23,7 @@ public static class ReplayCommand
         var timeout = new Option<double>("--timeout") { Description = "with --broker: seconds to wait for the workers before replaying what is left here", DefaultValueFactory = _ => 3600 };
         var cmd = new Command("replay", "Nightly replay: every corpus entry and known crash against the current model; newly failing entries, fixed crashes, coverage drift")
             { corpus, crashes, broker, farm, target, bugs, outDir, baseline, chunk, timeout };
-        cmd.SetAction(async (r, cancel) =>
+        UsageErrors.SetAction(cmd, async (r, cancel) =>
         {
             var stderr = Console.Error;
             if (!BugOption.TryParse(r.GetValue(bugs) ?? [], stderr, out var bugSet)) return 2;

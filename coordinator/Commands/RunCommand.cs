@@ -28,7 +28,7 @@ public static class RunCommand
         var bugs = BugOption.Create();
         var cmd = new Command("run", "Fuzz in one process: N loops sharing a corpus and feature set, crashes triaged and minimised")
             { target, time, runs, workers, corpus, outDir, strategy, seed, bugs, merge, budget };
-        cmd.SetAction((r, cancel) => Task.FromResult(Run(new RunArgs(
+        UsageErrors.SetAction(cmd, (r, cancel) => Task.FromResult(Run(new RunArgs(
             r.GetValue(target)!, r.GetValue(time), r.GetValue(workers), r.GetValue(corpus) ?? [], r.GetValue(outDir)!,
             r.GetValue(strategy)!, r.GetValue(seed), r.GetValue(bugs) ?? [], r.GetValue(merge), r.GetValue(budget), r.GetValue(runs)), Console.Out, Console.Error, cancel)));
         return cmd;
