@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Text.Json;
+using Fuzz.Coordinator.Bench;
 using Fuzz.Engine.Fuzzing;
 using Fuzz.Engine.Input;
 using Fuzz.Engine.Storage;
@@ -31,8 +32,12 @@ public static class BenchCommand
         var cap = new Option<double>("--time") { Description = "time cap per trial for --bugs, seconds", DefaultValueFactory = _ => 60 };
         var workers = new Option<int>("--workers") { Description = "fuzz loops per trial for --bugs", DefaultValueFactory = _ => Environment.ProcessorCount };
         var strategies = new Option<string>("--strategy") { Description = "for --bugs: coverage, random, pct, or a comma list", DefaultValueFactory = _ => "coverage" };
+        var farm = new Option<bool>("--farm") { Description = "coordinator merge throughput, aggregate execs/s of 1 and 2 workers and corpus propagation latency, on the embedded transport and (with --broker) RabbitMQ" };
+        var broker = BrokerOption.Create(required: false);
+        var warmup = new Option<double>("--warmup") { Description = "with --farm: seconds of fuzzing before the measured window", DefaultValueFactory = _ => 5 };
+        var messages = new Option<int>("--messages") { Description = "with --farm: messages in the backlog the coordinator merges", DefaultValueFactory = _ => 100_000 };
         var cmd = new Command("bench", "Measure the fuzz loop against raw replay (--throughput), time to each seeded bug (--bugs), or soak the model (--soak N)")
-            { throughput, breakdown, seconds, runs, soak, jobs, seed, ops, outDir, bugs, bugTimes, trials, cap, workers, strategies };
+            { throughput, breakdown, seconds, runs, soak, jobs, seed, ops, outDir, bugs, bugTimes, trials, cap, workers, strategies, farm, broker, warmup, messages };
         cmd.SetAction((r, cancel) =>
         {
             if (!BugOption.TryParse(r.GetValue(bugs) ?? [], Console.Error, out var bugSet)) return Task.FromResult(2);
@@ -41,9 +46,16 @@ public static class BenchCommand
                 return Task.FromResult(TimeToBug(which, r.GetValue(strategies)!, Math.Max(1, r.GetValue(trials)), r.GetValue(cap), Math.Max(1, r.GetValue(workers)), r.GetValue(seed), r.GetValue(outDir), cancel));
             if (r.GetValue(soak) > 0)
                 return Task.FromResult(Soak(r.GetValue(soak), r.GetValue(jobs), r.GetValue(seed), o, bugSet, r.GetValue(outDir), cancel));
+            if (r.GetValue(farm))
+            {
+                int m = r.GetValue(messages);
+                if (m < 2 || m > 400_000) { Console.Error.WriteLine("fuzz bench: --messages must be between 2 and 400000"); return Task.FromResult(2); }
+                return Farm(new FarmBenchOptions(r.GetValue(broker), Math.Max(1, r.GetValue(seconds)), Math.Max(0, r.GetValue(warmup)), Math.Max(1, r.GetValue(runs)), m,
+                    r.GetValue(seed), bugSet.Ids.ToList()), cancel);
+            }
             if (r.GetValue(throughput))
                 return Task.FromResult(Throughput(r.GetValue(seconds), Math.Max(1, r.GetValue(runs)), r.GetValue(seed), o, bugSet, r.GetValue(breakdown)));
-            Console.Error.WriteLine("fuzz bench: give --throughput or --soak N");
+            Console.Error.WriteLine("fuzz bench: give --throughput, --farm, --bugs or --soak N");
             return Task.FromResult(2);
         });
         return cmd;
@@ -104,6 +116,60 @@ public static class BenchCommand
             ratio = mid.Full / mid.Raw, rawStepsPerSecond = mid.Steps, stepsPerProgram = mid.StepsPerProgram,
             perRun = results.Select(x => new { full = x.Full, raw = x.Raw, ratio = x.Full / x.Raw }),
         }));
+        return 0;
+    }
+
+    private static async Task<int> Farm(FarmBenchOptions o, CancellationToken cancel)
+    {
+        if (o.Broker is { } b)
+        {
+            if (!BrokerOption.TryOpen(b, "bench", Console.Error, "fuzz bench", out var probe)) return 2;
+            await probe.DisposeAsync();
+        }
+        using var stop = new StopSignal(cancel);
+        Console.WriteLine($"machine: {Machine()}");
+        Console.WriteLine($"settings: {o.Runs} runs; merge: a backlog of {o.Messages:N0} messages of one input each, half of them adding a feature; " +
+            $"fuzz: {o.Warmup}s warm-up then {o.Seconds}s measured, one loop per worker, workers {(o.Broker is null ? "in this process" : "in this process (embedded) and as `fuzz worker` processes (RabbitMQ)")}, coordinator in this process");
+        if (o.Broker is null) Console.WriteLine("no --broker: embedded transport only");
+        List<Bench.MergeRun> merges;
+        List<Bench.FarmRun> farms;
+        try
+        {
+            (merges, farms) = await new FarmBench(o, Console.Out).RunAsync(stop.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            Console.Error.WriteLine("fuzz bench: interrupted");
+            return 130;
+        }
+        static double Median(IEnumerable<double> xs) { var a = xs.Order().ToArray(); return a.Length == 0 ? double.NaN : a[a.Length / 2]; }
+        var transports = merges.Select(m => m.Transport).Distinct().ToList();
+        var summary = new List<object>();
+        foreach (var t in transports)
+        {
+            double merge = Median(merges.Where(m => m.Transport == t).Select(m => m.MessagesPerSecond));
+            double one = Median(farms.Where(f => f.Transport == t && f.Workers == 1).Select(f => f.ExecsPerSecond));
+            double two = Median(farms.Where(f => f.Transport == t && f.Workers == 2).Select(f => f.ExecsPerSecond));
+            double scaling = Median(Enumerable.Range(0, o.Runs).Select(i =>
+                farms.Where(f => f.Transport == t && f.Workers == 2).ElementAt(i).ExecsPerSecond / (2 * farms.Where(f => f.Transport == t && f.Workers == 1).ElementAt(i).ExecsPerSecond)));
+            var twos = farms.Where(f => f.Transport == t && f.Workers == 2).ToList();
+            double p50 = Median(twos.Where(f => f.P50Ms is not null).Select(f => f.P50Ms!.Value));
+            double p99 = Median(twos.Where(f => f.P99Ms is not null).Select(f => f.P99Ms!.Value));
+            double runP99 = Median(twos.Where(f => f.RunP99Ms is not null).Select(f => f.RunP99Ms!.Value));
+            Console.WriteLine($"median {t}: merge {merge:N0} msgs/s; 1 worker {one:N0} execs/s, 2 workers {two:N0} execs/s, scaling {scaling:F2} x workers; propagation p50 {p50:0} ms, p99 {p99:0} ms (whole runs: p99 {runP99:0} ms)");
+            summary.Add(new { transport = t, mergeMessagesPerSecond = merge, oneWorkerExecsPerSecond = one, twoWorkersExecsPerSecond = two, scaling, propagationP50Ms = p50, propagationP99Ms = p99, wholeRunPropagationP99Ms = runP99 });
+        }
+        if (transports.Count == 2)
+        {
+            double Rel(int w) => Median(Enumerable.Range(0, o.Runs).Select(i =>
+                farms.Where(f => f.Transport == "rabbitmq" && f.Workers == w).ElementAt(i).ExecsPerSecond / farms.Where(f => f.Transport == "embedded" && f.Workers == w).ElementAt(i).ExecsPerSecond));
+            Console.WriteLine($"rabbitmq / embedded execs/s: 1 worker {Rel(1):F2}, 2 workers {Rel(2):F2}");
+        }
+        Console.WriteLine(JsonSerializer.Serialize(new
+        {
+            bench = "farm", machine = Machine(), runs = o.Runs, seconds = o.Seconds, warmup = o.Warmup, messages = o.Messages, summary,
+            merges, farms,
+        }, new JsonSerializerOptions(RunCommand.JsonOptions) { NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals }));
         return 0;
     }
 

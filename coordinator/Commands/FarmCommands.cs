@@ -49,7 +49,7 @@ internal static class BrokerOption
     };
 
     /// <param name="connectionName">How the connection shows on the broker and in its connection events (<see cref="ConnectionNames.Of"/>).</param>
-    public static bool TryOpen(string broker, string farm, string connectionName, TextWriter stderr, string command, out ITransport transport)
+    public static bool TryOpen(string broker, string farm, TextWriter stderr, string command, out ITransport transport, string? connectionName = null)
     {
         transport = null!;
         var uris = new List<Uri>();
@@ -99,7 +99,7 @@ public static class WorkerCommand
             if (r.GetValue(jobs) < 1) { stderr.WriteLine("fuzz worker: --jobs must be at least 1"); return 2; }
             string n = r.GetValue(name) ?? $"{Environment.MachineName}-{Environment.ProcessId}";
             string farmName = r.GetValue(farm)!;
-            if (!BrokerOption.TryOpen(r.GetValue(broker)!, farmName, ConnectionNames.Of(ConnectionNames.Worker, farmName, n), stderr, "fuzz worker", out var transport)) return 2;
+            if (!BrokerOption.TryOpen(r.GetValue(broker)!, farmName, stderr, "fuzz worker", out var transport, ConnectionNames.Of(ConnectionNames.Worker, farmName, n))) return 2;
             ulong s = r.GetValue(seed) ?? Fnv(n);
             var options = new WorkerOptions(n, r.GetValue(jobs), new FuzzOptions(t, ScheduleStrategyKind.Coverage, s, bugSet.Ids.ToList()))
             {
@@ -188,7 +188,7 @@ public static class CoordinatorCommand
             }
             string n = r.GetValue(name) ?? $"coordinator-{Environment.MachineName}-{Environment.ProcessId}";
             string farmName = r.GetValue(farm)!;
-            if (!BrokerOption.TryOpen(r.GetValue(broker)!, farmName, ConnectionNames.Of(ConnectionNames.Coordinator, farmName, n), stderr, "fuzz coordinator", out var transport)) return 2;
+            if (!BrokerOption.TryOpen(r.GetValue(broker)!, farmName, stderr, "fuzz coordinator", out var transport, ConnectionNames.Of(ConnectionNames.Coordinator, farmName, n))) return 2;
             var options = new CoordinatorOptions(n, dir, t, bugSet.Ids.ToList())
             {
                 MinimizeBudget = TimeSpan.FromSeconds(Math.Max(0.1, r.GetValue(budget))),

@@ -50,7 +50,7 @@ public static class ReplayCommand
             {
                 if (r.GetValue(broker) is { } b)
                 {
-                    if (!BrokerOption.TryOpen(b, r.GetValue(farm)!, ConnectionNames.Of("replay", r.GetValue(farm)!, $"{Environment.MachineName}-{Environment.ProcessId}"), stderr, "fuzz replay", out var transport)) return 2;
+                    if (!BrokerOption.TryOpen(b, r.GetValue(farm)!, stderr, "fuzz replay", out var transport, ConnectionNames.Of("replay", r.GetValue(farm)!, $"{Environment.MachineName}-{Environment.ProcessId}"))) return 2;
                     await using var _ = transport;
                     Console.WriteLine($"fuzz replay: {items.Count} entries over the workers of {transport.Description}");
                     (entries, features) = await job.RunOnWorkersAsync(transport, items, r.GetValue(chunk), TimeSpan.FromSeconds(Math.Max(1, r.GetValue(timeout))), stop.Token);

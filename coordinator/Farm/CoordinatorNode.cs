@@ -37,13 +37,17 @@ public sealed record CoordinatorOptions(string Name, string WorkDir, string Targ
 public enum WorkerState { Alive, Lost, Left }
 
 /// <param name="LostBecause">Why it counts as lost (silence, or its connection closed), when it does.</param>
-public sealed record WorkerInfo(string Name, DateTime FirstSeen, DateTime LastSeen, WorkerState State, Heartbeat Last, string? LostBecause = null);
+public sealed record WorkerInfo(string Name, DateTime FirstSeen, DateTime LastSeen, WorkerState State, Heartbeat Last, string? LostBecause = null)
+{
+    /// <summary>When the worker sent <see cref="Last"/>, by its clock.</summary>
+    public long LastSentUnixMs { get; init; }
+}
 
 /// <summary>One stats.jsonl line of a coordinator.</summary>
 public sealed record CoordinatorStats(
     double Seconds, bool Active, long Execs, double ExecsPerSecond, int Cov, int Ft, int Corp, int Crashes, int WorkersAlive, int WorkersLost,
     long InputsReceived, long InputsAccepted, long InputsRedundant, long Messages, long DeadLettered, long CrashesReceived, int CrashDuplicates,
-    int CrashesNotReproduced, long TasksSent, long ConnectionEvents, long ConnectionEventsMalformed);
+    int CrashesNotReproduced, long TasksSent, double? PropagationP50Ms, double? PropagationP99Ms, long ConnectionEvents, long ConnectionEventsMalformed);
 
 /// <summary>
 /// The coordinator: keeps the global feature set, accepts an input only if it adds features,
@@ -92,6 +96,7 @@ public sealed class CoordinatorNode : IAsyncDisposable
         _envelopes = new EnvelopeFactory(options.Name, FarmWire.Campaign(options.Target, options.Bugs));
         Directory.CreateDirectory(options.WorkDir);
         Store = new CorpusStore(Path.Combine(options.WorkDir, "corpus", options.Target));
+        Wal = new CorpusWal(Path.Combine(options.WorkDir, "accepted.wal"), Store);
         Triage = new CrashTriage(factory, options.Target, options.Bugs, Path.Combine(options.WorkDir, "crashes"), options.MinimizeBudget);
         if (options.MinimizeOnWorkers) Triage.Remote = MinimizeOnWorker;
         Triage.Triaged += OnTriaged;
@@ -100,6 +105,9 @@ public sealed class CoordinatorNode : IAsyncDisposable
 
     public CoordinatorOptions Options { get; }
     public CorpusStore Store { get; }
+
+    /// <summary>Accepted inputs are durable here before they are acknowledged; their files in <see cref="Store"/> follow.</summary>
+    public CorpusWal Wal { get; }
     public CrashTriage Triage { get; }
     public FeatureSet Features { get; } = new();
     public RejectionCounts Rejected { get; } = new();
@@ -129,6 +137,8 @@ public sealed class CoordinatorNode : IAsyncDisposable
 
     public async Task StartAsync(CancellationToken cancel)
     {
+        if (Wal.Recovered > 0 || Wal.TornBytes > 0)
+            Log?.Invoke($"{Wal.Path}: wrote {Wal.Recovered} corpus files a crash had left unwritten{(Wal.TornBytes > 0 ? $", moved {Wal.TornBytes} bytes of a torn record to {Wal.Path}.torn" : "")}");
         await _transport.ConnectAsync(cancel).ConfigureAwait(false);
         var local = Options.LoadWorkDirCorpus ? LoadWorkDir() : [];
 
@@ -215,7 +225,7 @@ public sealed class CoordinatorNode : IAsyncDisposable
                 fresh = _names.Add(name);
                 if (fresh) Features.Add(input.Features.ToArray());
             }
-            if (fresh) Store.Add(data);
+            if (fresh) Wal.Materialize(data);
         }
         return Task.CompletedTask;
     }
@@ -269,6 +279,7 @@ public sealed class CoordinatorNode : IAsyncDisposable
     private async Task Process(List<IDelivery> batch)
     {
         var accepted = new List<AcceptedInput>();
+        var durable = new List<ReadOnlyMemory<byte>>();
         var ackAfterAppend = new List<IDelivery>();
         var journal = new List<string>();
         foreach (var d in batch)
@@ -305,9 +316,9 @@ public sealed class CoordinatorNode : IAsyncDisposable
                         }
                         if (take)
                         {
-                            Store.Add(data);
+                            durable.Add(data);
                             Interlocked.Increment(ref _accepted);
-                            accepted.Add(new AcceptedInput { Name = name, Data = input.Data, Features = { input.Features }, FoundBy = env.Sender, FoundUnixMs = env.SentUnixMs });
+                            accepted.Add(new AcceptedInput { Name = name, Data = input.Data, Features = { input.Features }, FoundBy = env.Sender, FoundUnixMs = input.FoundUnixMs > 0 ? input.FoundUnixMs : env.SentUnixMs });
                             journal.Add($"accepted {name} {env.Sender}");
                         }
                         else
@@ -341,6 +352,7 @@ public sealed class CoordinatorNode : IAsyncDisposable
                     break;
             }
         }
+        Wal.Append(durable);
         if (journal.Count > 0)
         {
             foreach (var line in journal) _inputsLog.WriteLine(line);
@@ -443,12 +455,12 @@ public sealed class CoordinatorNode : IAsyncDisposable
             }
             if (!_workers.TryGetValue(name, out var w))
             {
-                _workers[name] = new WorkerInfo(name, now, now, WorkerState.Alive, hb ?? new Heartbeat());
+                _workers[name] = new WorkerInfo(name, now, now, WorkerState.Alive, hb ?? new Heartbeat()) { LastSentUnixMs = hb is null ? 0 : sentUnixMs };
                 Log?.Invoke($"worker {name} joined");
                 return;
             }
             if (w.State != WorkerState.Alive) Log?.Invoke($"worker {name} is back");
-            _workers[name] = w with { LastSeen = now, State = WorkerState.Alive, Last = hb ?? w.Last, LostBecause = null };
+            _workers[name] = w with { LastSeen = now, State = WorkerState.Alive, Last = hb ?? w.Last, LastSentUnixMs = hb is null ? w.LastSentUnixMs : sentUnixMs, LostBecause = null };
         }
     }
 
@@ -530,19 +542,33 @@ public sealed class CoordinatorNode : IAsyncDisposable
     {
         var workers = Workers;
         var alive = workers.Where(w => w.State == WorkerState.Alive).ToList();
+        var propagation = PropagationLatency(workers);
         return new CoordinatorStats(
             Math.Round(_clock.Elapsed.TotalSeconds, 3), Active, workers.Sum(w => (long)w.Last.Execs), Math.Round(alive.Sum(w => w.Last.ExecsPerSecond)),
             Features.Edges, Features.Features, CorpusCount, Triage.Unique, alive.Count, workers.Count(w => w.State == WorkerState.Lost),
             InputsReceived, InputsAccepted, InputsRedundant, Messages, Rejected.Total, CrashesReceived, Triage.Duplicates, Triage.NotReproduced,
-            Interlocked.Read(ref _tasksSent), ConnectionEvents, ConnectionEventsMalformed);
+            Interlocked.Read(ref _tasksSent), Finite(propagation.Percentile(50)), Finite(propagation.Percentile(99)), ConnectionEvents, ConnectionEventsMalformed);
     }
 
-    /// <summary>Waits until every event delivered so far and every crash queued has been dealt with.</summary>
-    public async Task WaitIdleAsync(CancellationToken cancel)
+    private static double? Finite(double v) => double.IsFinite(v) ? v : null;
+
+    /// <summary>Corpus propagation latency over the farm: every worker's histogram from its last heartbeat, added up.</summary>
+    public static LatencyHistogram PropagationLatency(IEnumerable<WorkerInfo> workers)
+    {
+        var all = new LatencyHistogram();
+        foreach (var w in workers) all.Merge(new LatencyHistogram(w.Last.PropagationMs));
+        return all;
+    }
+
+    /// <summary>
+    /// Waits until every event delivered so far and every crash queued has been dealt with, and
+    /// (with <paramref name="files"/>) every accepted input's file is written.
+    /// </summary>
+    public async Task WaitIdleAsync(CancellationToken cancel, bool files = true)
     {
         while (true)
         {
-            if (_inbox.Reader.Count == 0 && Interlocked.Read(ref _inFlight) == 0 && Triage.Pending == 0 && !Triage.Busy &&
+            if (_inbox.Reader.Count == 0 && Interlocked.Read(ref _inFlight) == 0 && Triage.Pending == 0 && !Triage.Busy && (!files || Wal.Pending == 0) &&
                 await _transport.CountAsync(Topology.Events, cancel).ConfigureAwait(false) == 0)
                 return;
             await Task.Delay(20, cancel).ConfigureAwait(false);
@@ -558,6 +584,7 @@ public sealed class CoordinatorNode : IAsyncDisposable
             if (t is not null)
                 try { await t.ConfigureAwait(false); } catch (OperationCanceledException) { }
         Triage.Dispose();
+        Wal.Dispose();
         lock (_inputsLog) _inputsLog.Dispose();
         _stop.Dispose();
     }

@@ -108,6 +108,8 @@ public abstract class FarmContract : IAsyncLifetime
         Assert.Equal(60, coordinator.InputsAccepted);
         Assert.Equal(50, coordinator.InputsRedundant);
         Assert.Equal(60, CorpusFiles(dir).Count);
+        using (var wal = File.Open(Path.Combine(dir, "accepted.wal"), FileMode.Open, FileAccess.Read, FileShare.ReadWrite))
+            Assert.Equal(CorpusFiles(dir), Fuzz.Engine.Corpus.CorpusWal.Read(wal).Records.Select(r => Fuzz.Engine.Corpus.CorpusStore.NameOf(r)).ToHashSet());
         Assert.Equal(0, await w.CountAsync(Topology.Events, default));
         var log = File.ReadAllLines(Path.Combine(dir, "inputs.log"));
         Assert.Equal(60, log.Count(l => l.StartsWith("accepted ")));
@@ -170,6 +172,8 @@ public abstract class FarmContract : IAsyncLifetime
         var w1 = await StartWorker("w1");
         var w2 = await StartWorker("w2");
         await Until(() => w1.CorpusReceived > 50 && w2.CorpusReceived > 50 && coordinator.Workers.Count(w => w.State == WorkerState.Alive) == 2, "both workers to receive merged inputs");
+        await Until(() => w1.PropagationLatency.Count > 0 && w2.PropagationLatency.Count > 0 && coordinator.Stats().PropagationP99Ms is not null,
+            "each worker to time what the other found, and the coordinator to have it from their heartbeats");
         await w1.StopAsync(TimeSpan.FromSeconds(10));
         await Until(() => coordinator.Workers.Any(w => w.Name == "w1" && w.State == WorkerState.Left), "w1 to have left");
         await w2.StopAsync(TimeSpan.FromSeconds(10));

@@ -71,6 +71,10 @@ public sealed class FarmProcessTests(BrokerFixture broker, ITestOutputHelper log
     private static HashSet<string> Journal(string path, string kind) =>
         File.Exists(path) ? File.ReadAllLines(path).Where(l => l.StartsWith(kind + " ")).Select(l => l[(kind.Length + 1)..]).ToHashSet(StringComparer.Ordinal) : [];
 
+    /// <summary>Accepted inputs are durable in the coordinator's log first; their files are written in the background.</summary>
+    private static Task FilesWritten(string workDir) =>
+        Until(() => Corpus(workDir).IsSupersetOf(Decisions(workDir).Where(d => d.Value == "accepted").Select(d => d.Key)), "the accepted inputs' files to be written");
+
     private static HashSet<string> Corpus(string workDir) =>
         Directory.GetFiles(Path.Combine(workDir, "corpus", "mmu")).Select(f => Path.GetFileName(f)!).Where(n => !n.Contains(".tmp-")).ToHashSet(StringComparer.Ordinal);
 
@@ -157,6 +161,7 @@ public sealed class FarmProcessTests(BrokerFixture broker, ITestOutputHelper log
         log.WriteLine($"w1 had {published.Count} inputs confirmed when it was killed");
         await c.WaitForLine(l => l.Contains("worker w1 lost"), Long, "w1 to be noticed lost");
         await Until(() => published.All(Decisions(work).ContainsKey), "every published input to be decided");
+        await FilesWritten(work);
         var decisions = Decisions(work);
         var corpus = Corpus(work);
         Assert.All(published.Where(n => decisions[n] == "accepted"), n => Assert.Contains(n, corpus));
@@ -224,6 +229,9 @@ public sealed class FarmProcessTests(BrokerFixture broker, ITestOutputHelper log
         var w1 = await Worker("w1", j1);
         await Until(() => Corpus(workA).Count >= 200, "A to accept 200 inputs");
         a.Kill9();
+        // What A would find on restart: the files its write-ahead log holds but a crash left unwritten.
+        using (var wal = new Fuzz.Engine.Corpus.CorpusWal(Path.Combine(workA, "accepted.wal"), new Fuzz.Engine.Corpus.CorpusStore(Path.Combine(workA, "corpus", "mmu"))))
+            log.WriteLine($"A's log: {wal.Records} records, {wal.Recovered} files written on recovery");
         int byA = Corpus(workA).Count;
         await b.WaitForLine(l => l.Contains("B: active"), Long, "B to take over");
         await Until(() => Decisions(workB).Count(d => d.Value == "accepted") >= 20, "B to accept inputs itself");
@@ -261,6 +269,7 @@ public sealed class FarmProcessTests(BrokerFixture broker, ITestOutputHelper log
         Assert.Equal(0, w1.Interrupt(Long));
         var published = Journal(j1, "input");
         await Until(() => published.All(Decisions(work).ContainsKey), "every published input to be decided");
+        await FilesWritten(work);
         Assert.Equal(Decisions(work).Where(d => d.Value == "accepted").Select(d => d.Key).ToHashSet(), Corpus(work));
 
         await using var t = new RabbitMqTransport(broker.Url, _farm);

@@ -75,8 +75,8 @@ public sealed class WorkerNode : IAsyncDisposable
     public long TasksDone => Interlocked.Read(ref _tasksDone);
     public RejectionCounts Rejected { get; } = new();
 
-    /// <summary>Milliseconds from another worker's publication of an input to its arrival here.</summary>
-    public LatencyRecorder PropagationLatency { get; } = new();
+    /// <summary>Milliseconds from another worker's loop finding an input to its import here.</summary>
+    public LatencyHistogram PropagationLatency { get; } = new();
 
     /// <summary>Progress worth a line in the worker's log (tasks, rejected messages, publish retries).</summary>
     public event Action<string>? Log;
@@ -103,10 +103,12 @@ public sealed class WorkerNode : IAsyncDisposable
         while (Interlocked.Read(ref _unconfirmed) > 0) await Task.Delay(10, cancel).ConfigureAwait(false);
     }
 
+    private sealed record Found(CorpusEntry Entry, long UnixMs);
+
     private void Enqueue(CorpusEntry e)
     {
         Interlocked.Increment(ref _unconfirmed);
-        if (!_outbox.Writer.TryWrite(e)) Interlocked.Decrement(ref _unconfirmed);
+        if (!_outbox.Writer.TryWrite(new Found(e, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()))) Interlocked.Decrement(ref _unconfirmed);
     }
 
     private void OnCrash(CrashFound c)
@@ -125,7 +127,7 @@ public sealed class WorkerNode : IAsyncDisposable
     private async Task PublishLoop()
     {
         var reader = _outbox.Reader;
-        var batch = new List<CorpusEntry>();
+        var batch = new List<Found>();
         try
         {
             while (await reader.WaitToReadAsync(_stop.Token).ConfigureAwait(false))
@@ -134,17 +136,17 @@ public sealed class WorkerNode : IAsyncDisposable
                     await Task.Delay(Options.BatchWindow, _stop.Token).ConfigureAwait(false);
                 while (batch.Count < Options.MaxBatch && reader.TryRead(out var item))
                 {
-                    if (item is CorpusEntry e) batch.Add(e);
+                    if (item is Found e) batch.Add(e);
                     else if (item is CrashFound c) await PublishCrash(c).ConfigureAwait(false);
                 }
                 if (batch.Count == 0) continue;
                 var env = _envelopes.New();
                 env.NewInputs = new NewInputs();
-                foreach (var e in batch)
-                    env.NewInputs.Inputs.Add(new Input { Data = ByteString.CopyFrom(e.Data), Features = { e.Features }, FoundAtExec = e.FoundAtExec });
+                foreach (var (e, at) in batch)
+                    env.NewInputs.Inputs.Add(new Input { Data = ByteString.CopyFrom(e.Data), Features = { e.Features }, FoundAtExec = e.FoundAtExec, FoundUnixMs = at });
                 await PublishReliably(Topology.Events, env).ConfigureAwait(false);
                 Interlocked.Add(ref _published, batch.Count);
-                Journal(batch.Select(e => $"input {e.Name}"));
+                Journal(batch.Select(e => $"input {e.Entry.Name}"));
                 Interlocked.Add(ref _unconfirmed, -batch.Count);
                 batch.Clear();
             }
@@ -211,6 +213,7 @@ public sealed class WorkerNode : IAsyncDisposable
             Jobs = (uint)Session.Loops.Count, Execs = (ulong)execs, ExecsPerSecond = rate, Corpus = (uint)Session.Corpus.Count,
             Features = (uint)Session.Features.Features, Edges = (uint)Session.Features.Edges, Crashes = (ulong)Session.CrashesFound,
             TasksDone = (ulong)TasksDone, InputsPublished = (ulong)InputsPublished, CorpusReceived = (ulong)CorpusReceived,
+            PropagationMs = { PropagationLatency.Snapshot().AsSpan().TrimEnd(0UL).ToArray() },
         };
     }
 
@@ -301,35 +304,5 @@ public sealed class WorkerNode : IAsyncDisposable
                 try { await t.ConfigureAwait(false); } catch (OperationCanceledException) { }
         _journal?.Dispose();
         _stop.Dispose();
-    }
-}
-
-/// <summary>A bounded sample of latencies in milliseconds and their percentiles.</summary>
-public sealed class LatencyRecorder
-{
-    private const int Max = 1 << 17;
-    private readonly List<long> _samples = new();
-    private long _seen;
-
-    public void Add(long ms)
-    {
-        lock (_samples)
-        {
-            _seen++;
-            if (_samples.Count < Max) _samples.Add(Math.Max(0, ms));
-            else _samples[(int)(_seen % Max)] = Math.Max(0, ms);
-        }
-    }
-
-    public int Count { get { lock (_samples) return _samples.Count; } }
-
-    public double Percentile(double p)
-    {
-        lock (_samples)
-        {
-            if (_samples.Count == 0) return double.NaN;
-            var sorted = _samples.Order().ToArray();
-            return sorted[Math.Clamp((int)Math.Ceiling(p / 100 * sorted.Length) - 1, 0, sorted.Length - 1)];
-        }
     }
 }
