@@ -169,7 +169,7 @@ public static class CoordinatorCommand
         var target = new Option<string>("--target") { Description = "fuzz target", DefaultValueFactory = _ => "mmu" };
         var bugs = BugOption.Create();
         var budget = new Option<double>("--minimize-seconds") { Description = "time budget to minimise each new crash", DefaultValueFactory = _ => 30 };
-        var timeout = new Option<double>("--worker-timeout") { Description = "seconds without a heartbeat before a worker counts as lost", DefaultValueFactory = _ => 5 };
+        var timeout = new Option<double>("--worker-timeout") { Description = "seconds without a heartbeat before a worker counts as lost (on a broker with the event exchange, a worker whose connection closes is lost at once)", DefaultValueFactory = _ => 5 };
         var local = new Option<bool>("--minimize-locally") { Description = "minimise crashes here instead of sending the task to a worker" };
         var cmd = new Command("coordinator", "Merge the workers' corpora, triage their crashes, track them; a second one with --standby takes over when the first dies")
             { broker, farm, workdir, standby, name, target, bugs, budget, timeout, local };
