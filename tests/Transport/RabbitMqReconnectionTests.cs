@@ -104,11 +104,17 @@ public sealed class RabbitMqReconnectionTests(BrokerFixture broker, ITestOutputH
         await Until(() => tasks.Count >= 1, "the first task");
 
         await admin.DeleteTopologyAsync(default);
+        // Declared again only once the consumer has seen its queue go: a quorum queue is deleted
+        // asynchronously, and a queue declared in the meantime is the old one, about to vanish.
+        await Until(() => _log.Any(l => l.Contains($"cancelled the consumer of fuzz.{_farm}.tasks", StringComparison.Ordinal) || l.Contains("connection to", StringComparison.Ordinal) && l.Contains("lost", StringComparison.Ordinal)),
+            "the consumer to learn that its queue was deleted");
         var redeclared = await ConnectAsync();
         await redeclared.PublishAsync(Topology.Tasks, Msg("t", 1), default);
         await Until(() => tasks.Count >= 2, "the task published after the queue was declared again");
         Assert.Equal(["t0", "t1"], tasks.ToArray());
-        Assert.Equal(0, worker.Reconnects);
+        // RabbitMQ 3.10 sometimes closes the consumer's whole connection (541 INTERNAL_ERROR) when
+        // the queue under it is deleted; the consumer then comes back through a reconnection.
+        Assert.InRange(worker.Reconnects, 0, 1);
     }
 
     private async Task RestartBrokerAsync()
@@ -131,8 +137,11 @@ public sealed class RabbitMqReconnectionTests(BrokerFixture broker, ITestOutputH
         return t;
     }
 
+    private readonly ConcurrentQueue<string> _log = new();
+
     private void Log(string line)
     {
+        _log.Enqueue(line);
         try
         {
             output.WriteLine($"{DateTime.UtcNow:HH:mm:ss.fff} {line}");
