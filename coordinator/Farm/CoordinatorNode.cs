@@ -31,7 +31,7 @@ public sealed record CoordinatorOptions(string Name, string WorkDir, string Targ
     /// <summary>Write stats.jsonl in the work directory every interval (null: the caller writes stats).</summary>
     public TimeSpan? StatsInterval { get; init; } = TimeSpan.FromSeconds(1);
 
-    public int Prefetch { get; init; } = 1024;
+    public int Prefetch { get; init; } = 4096;
 }
 
 public enum WorkerState { Alive, Lost, Left }
@@ -262,7 +262,7 @@ public sealed class CoordinatorNode : IAsyncDisposable
             while (await reader.WaitToReadAsync(_stop.Token).ConfigureAwait(false))
             {
                 if (Interlocked.Exchange(ref _active, 1) == 0) Log?.Invoke($"{Options.Name}: active");
-                while (batch.Count < 512 && reader.TryRead(out var d)) batch.Add(d);
+                while (batch.Count < 1024 && reader.TryRead(out var d)) batch.Add(d);
                 Interlocked.Add(ref _inFlight, batch.Count);
                 await Process(batch).ConfigureAwait(false);
                 Interlocked.Add(ref _inFlight, -batch.Count);
@@ -359,7 +359,7 @@ public sealed class CoordinatorNode : IAsyncDisposable
             _inputsLog.Flush();
         }
         foreach (var chunk in accepted.Chunk(256)) await AppendAccepted(chunk, _stop.Token).ConfigureAwait(false);
-        foreach (var d in ackAfterAppend) await d.AckAsync().ConfigureAwait(false);
+        await Task.WhenAll(ackAfterAppend.Select(d => d.AckAsync())).ConfigureAwait(false);
         foreach (var a in accepted) InputAccepted?.Invoke(a);
     }
 

@@ -1,5 +1,5 @@
 using System.Buffers.Binary;
-using System.Threading.Channels;
+using System.Collections.Concurrent;
 
 namespace Fuzz.Engine.Corpus;
 
@@ -14,11 +14,12 @@ public sealed class CorpusWal : IDisposable
 {
     public const int MaxRecord = 16 << 20;
     private const int Header = 12;
-    private const int Writers = 1;
+    /// <summary>The file writer's nice value: creating files costs CPU the merge path and fuzz loops need more.</summary>
+    private const int WriterNice = 10;
 
     private readonly FileStream _log;
-    private readonly Channel<byte[]> _pending = Channel.CreateUnbounded<byte[]>();
-    private readonly Task[] _writers;
+    private readonly BlockingCollection<byte[]> _pending = new();
+    private readonly Thread _writer;
     private readonly Lock _append = new();
     private long _queued, _written;
     private Exception? _failure;
@@ -50,7 +51,8 @@ public sealed class CorpusWal : IDisposable
                 store.Add(data);
                 Recovered++;
             }
-        _writers = Enumerable.Range(0, Writers).Select(_ => Task.Run(WriteFiles)).ToArray();
+        _writer = new Thread(WriteFiles) { IsBackground = true, Name = "corpus file writer" };
+        _writer.Start();
     }
 
     public CorpusStore Store { get; }
@@ -99,7 +101,12 @@ public sealed class CorpusWal : IDisposable
     public void Materialize(byte[] data)
     {
         Interlocked.Increment(ref _queued);
-        if (!_pending.Writer.TryWrite(data)) Interlocked.Increment(ref _written);
+        try { _pending.Add(data); }
+        catch (InvalidOperationException)
+        {
+            // Closed: the input is durable where it came from, and its file is written on the next opening.
+            Interlocked.Increment(ref _written);
+        }
     }
 
     /// <summary>Waits until every queued file is written; throws what made a write fail.</summary>
@@ -112,14 +119,29 @@ public sealed class CorpusWal : IDisposable
         }
     }
 
-    private async Task WriteFiles()
+    private void WriteFiles()
     {
-        await foreach (var data in _pending.Reader.ReadAllAsync().ConfigureAwait(false))
+        Nice(WriterNice);
+        foreach (var data in _pending.GetConsumingEnumerable())
         {
             try { Store.Add(data); }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException) { _failure = e; }
             Interlocked.Increment(ref _written);
         }
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]
+    private static extern int setpriority(int which, int who, int prio);
+
+    [System.Runtime.InteropServices.DllImport("libc")]
+    private static extern int gettid();
+
+    /// <summary>Lowers the calling thread's priority where the OS allows it (Linux: per-thread nice).</summary>
+    private static void Nice(int value)
+    {
+        if (!OperatingSystem.IsLinux()) return;
+        try { setpriority(0, gettid(), value); }
+        catch (Exception e) when (e is EntryPointNotFoundException or DllNotFoundException) { }
     }
 
     /// <summary>Every whole record, and where the whole records end.</summary>
@@ -153,8 +175,8 @@ public sealed class CorpusWal : IDisposable
     /// <summary>Writes what is queued, then closes the log.</summary>
     public void Dispose()
     {
-        _pending.Writer.TryComplete();
-        Task.WaitAll(_writers);
+        _pending.CompleteAdding();
+        _writer.Join();
         lock (_append) _log.Dispose();
     }
 }
