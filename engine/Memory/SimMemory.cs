@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using Fuzz.Engine.Feedback;
 using Fuzz.Engine.Invariants;
 
@@ -22,9 +23,21 @@ public sealed class SimMemory
 
     // Last access to each word (actor id + 1, role, access kind), kept only while semantic features are read.
     private int[] _lastAccess = new int[4096];
+    private bool _tracked;
     internal byte[]? SemanticMap;
-    internal int Accessor = -1;
-    internal int AccessorRole;
+
+    // (actor id + 1) | role << 8 of the running actor while semantic features are read; 0 = no tracking.
+    private int _accessKey;
+
+    /// <summary>The actor whose accesses follow; its role is part of the interleaving features.</summary>
+    internal void SetAccessor(int actorId, int role)
+    {
+        if (SemanticMap is null) { _accessKey = 0; return; }
+        _accessKey = (actorId + 1) | (role << 8);
+        _tracked = true;
+    }
+
+    internal void ClearAccessor() => _accessKey = 0;
 
     public SimMemory(RuntimeInvariants invariants) => _invariants = invariants;
 
@@ -34,7 +47,9 @@ public sealed class SimMemory
     {
         Array.Clear(_words, 0, _top);
         Array.Clear(_owner, 0, _top);
-        if (SemanticMap is not null) Array.Clear(_lastAccess, 0, _top);
+        if (_tracked) Array.Clear(_lastAccess, 0, _top);
+        _tracked = false;
+        _accessKey = 0;
         _top = 0;
         _objects.RemoveRange(1, _objects.Count - 1);
     }
@@ -137,7 +152,15 @@ public sealed class SimMemory
         int w = Index(ptr, what);
         int id = _owner[w];
         if (!_objects[id].Alive) throw Freed(ptr, what, w, id);
-        if (SemanticMap is not null && Accessor >= 0) Interleave(w, id, access);
+        int key = _accessKey;
+        if (key != 0)
+        {
+            // Most accesses follow one by the same actor: only a change of actor goes out of line.
+            ref int slot = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_lastAccess), w);
+            int me = key | (access << 16), last = slot;
+            slot = me;
+            if (((last ^ me) & 0xff) != 0 && last != 0) Interleave(w, id, last, me);
+        }
         return w;
     }
 
@@ -156,14 +179,10 @@ public sealed class SimMemory
     /// kinds, the object kind, and the word within small objects, e.g. a field of struct kvm).
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private void Interleave(int w, int id, int access)
+    private void Interleave(int w, int id, int last, int me)
     {
         var map = SemanticMap!;
         var o = _objects[id];
-        int me = (Accessor + 1) | (AccessorRole << 8) | (access << 16);
-        int last = _lastAccess[w];
-        _lastAccess[w] = me;
-        if (last == 0 || (last & 0xff) == (me & 0xff)) return;
         uint field = o.Words <= 32 ? (uint)(w - o.FirstWord) : 0xff;
         SemanticFeatures.Hit(map, SemanticFeatures.Interleaving, (uint)(last >> 8), (uint)(me >> 8), ((uint)o.Kind << 8) | field);
     }
