@@ -182,7 +182,7 @@ public sealed class SimMemory
     private void Interleave(int w, int id, int last, int me)
     {
         var map = SemanticMap!;
-        var o = _objects[id];
+        ref readonly var o = ref CollectionsMarshal.AsSpan(_objects)[id];
         uint field = o.Words <= 32 ? (uint)(w - o.FirstWord) : 0xff;
         SemanticFeatures.Hit(map, SemanticFeatures.Interleaving, (uint)(last >> 8), (uint)(me >> 8), ((uint)o.Kind << 8) | field);
     }
