@@ -25,6 +25,7 @@ public sealed class InputStrategy : IScheduleStrategy
     }
 
     /// <summary><paramref name="b"/> % <paramref name="n"/>; the usual counts (two to four actors) without a division.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     private static int Mod(uint b, int n) => n switch
     {
         2 => (int)(b & 1),
