@@ -7,14 +7,16 @@ namespace Fuzz.Coverage;
 /// The AFL-style edge map written by instrumented code: <c>map[id ^ prev]++; prev = id &gt;&gt; 1</c>.
 /// The map is a plain static, so a probe costs a few instructions and no thread-local lookup. Each
 /// fuzz loop runs its own copy of the instrumented assembly and of this one in its own load
-/// context, and so has its own map; where no map is attached, probes only test for null.
+/// context, and so has its own map. Where no map is attached, probes write to a scratch map nobody
+/// reads, so a probe never tests for a map.
 /// </summary>
 public static class CoverageMap
 {
     public const int Size = 65536;
     public const int LineBytes = 64;
 
-    private static byte[]? s_map;
+    private static byte[]? s_attached;
+    private static byte[] s_map = new byte[Size];
     private static byte[] s_lines = new byte[Size / LineBytes];
     private static int s_prev;
 
@@ -30,11 +32,12 @@ public static class CoverageMap
         if (lines is not null && lines.Length != Size / LineBytes)
             throw new ArgumentException($"a line map has {Size / LineBytes} bytes, not {lines.Length}", nameof(lines));
         s_lines = lines ?? new byte[Size / LineBytes];
-        s_map = map;
+        s_attached = map;
+        s_map = map ?? new byte[Size];
         s_prev = 0;
     }
 
-    public static byte[]? Current => s_map;
+    public static byte[]? Current => s_attached;
 
     /// <summary>Forgets the previous location; call at the start of each execution.</summary>
     public static void ResetPrev() => s_prev = 0;
@@ -42,10 +45,8 @@ public static class CoverageMap
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Hit(int id)
     {
-        var m = s_map;
-        if (m is null) return;
         int i = (id ^ s_prev) & 0xFFFF;
-        Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(m), i)++;
+        Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(s_map), i)++;
         Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(s_lines), i >> 6) = 1;
         s_prev = id >> 1;
     }

@@ -18,15 +18,18 @@ public static class SemanticFeatures
 
     public const uint Interleaving = 1, Switch = 2, Event = 3, Shape = 4;
 
+    /// <summary>
+    /// Counts the feature (family, a, b, c) in its cell. The four values are packed into one word and
+    /// mixed by two multiplications (the cell is the top bits of the product), half the work of
+    /// hashing them one by one, for the hundreds of hits of one execution.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Hit(byte[] map, uint family, uint a, uint b, uint c)
     {
-        uint h = family * 0x9E3779B1u;
-        h = (h ^ a) * 0x85EBCA77u;
-        h = (h ^ b) * 0xC2B2AE3Du;
-        h = (h ^ c) * 0x27D4EB2Fu;
-        h ^= h >> 15;
-        int i = (int)(h & (MapSize - 1));
+        ulong key = family ^ ((ulong)a << 4) ^ ((ulong)b << 24) ^ ((ulong)c << 44);
+        key *= 0x9E3779B97F4A7C15UL;
+        key = (key ^ (key >> 29)) * 0xBF58476D1CE4E5B9UL;
+        int i = (int)(key >> (64 - MapBits));
         ref byte cell = ref map[i];
         if (cell != 255) cell++;
         map[MapSize + (i >> 6)] = 1;

@@ -63,7 +63,7 @@ public sealed class FuzzLoop
         var opts = _session.Options;
         if (opts.Strategy == ScheduleStrategyKind.Coverage)
         {
-            var corpus = _session.Corpus.Snapshot;
+            var corpus = _session.Corpus.Inputs;
             if (corpus.Length == 0 || _rng.Below(64) == 0)
             {
                 program = ProgramGenerator.Random(_vocab, _rng.Next(), 1 + _rng.Below(opts.GeneratedOps), 0);
@@ -72,7 +72,7 @@ public sealed class FuzzLoop
             else
             {
                 var pick = corpus[PickIndex(corpus.Length)];
-                var data = _mutator.MutateStacked(pick.Data, corpus[_rng.Below(corpus.Length)].Data, ref _rng, opts.MaxMutations, _applied);
+                var data = _mutator.MutateStacked(pick, corpus[_rng.Below(corpus.Length)], ref _rng, opts.MaxMutations, _applied);
                 program = _codec.Decode(data);
                 Recorder?.Add(data);
             }

@@ -12,9 +12,11 @@ public sealed record CorpusEntry(string Name, byte[] Data, int NewFeatures, long
 /// </summary>
 public sealed class SharedCorpus
 {
-    private sealed record View(CorpusEntry[] Entries, int Count);
+    // The inputs' bytes are also kept in an array of their own: picking an input to mutate then
+    // reads one object fewer, scattered among thousands of entries.
+    private sealed record View(CorpusEntry[] Entries, byte[][] Inputs, int Count);
 
-    private View _view = new(new CorpusEntry[64], 0);
+    private View _view = new(new CorpusEntry[64], new byte[64][], 0);
     private readonly HashSet<string> _names = new(StringComparer.Ordinal);
     private readonly Lock _lock = new();
 
@@ -29,6 +31,16 @@ public sealed class SharedCorpus
         }
     }
 
+    /// <summary>The bytes of each entry of <see cref="Snapshot"/>, in the same order.</summary>
+    public ReadOnlySpan<byte[]> Inputs
+    {
+        get
+        {
+            var v = Volatile.Read(ref _view);
+            return v.Inputs.AsSpan(0, v.Count);
+        }
+    }
+
     /// <summary>False when an input with the same name is already there.</summary>
     public bool Add(CorpusEntry e)
     {
@@ -37,9 +49,15 @@ public sealed class SharedCorpus
             if (!_names.Add(e.Name)) return false;
             var v = _view;
             var entries = v.Entries;
-            if (v.Count == entries.Length) Array.Resize(ref entries, entries.Length * 2);
+            var inputs = v.Inputs;
+            if (v.Count == entries.Length)
+            {
+                Array.Resize(ref entries, entries.Length * 2);
+                Array.Resize(ref inputs, inputs.Length * 2);
+            }
             entries[v.Count] = e;
-            Volatile.Write(ref _view, new View(entries, v.Count + 1));
+            inputs[v.Count] = e.Data;
+            Volatile.Write(ref _view, new View(entries, inputs, v.Count + 1));
             return true;
         }
     }

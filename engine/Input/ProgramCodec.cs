@@ -9,7 +9,18 @@ public sealed class ProgramCodec
 {
     private readonly Vocabulary _vocab;
 
-    public ProgramCodec(Vocabulary vocab) => _vocab = vocab;
+    // The vocabulary flattened: argument counts, and domains indexed by op * MaxArgs + argument.
+    private readonly int[] _argCount;
+    private readonly int[] _domain;
+
+    public ProgramCodec(Vocabulary vocab)
+    {
+        _vocab = vocab;
+        _argCount = vocab.Ops.Select(o => o.Args.Length).ToArray();
+        _domain = new int[vocab.Ops.Count * ProgramInput.MaxArgs];
+        for (int op = 0; op < vocab.Ops.Count; op++)
+            for (int a = 0; a < vocab.Ops[op].Args.Length; a++) _domain[op * ProgramInput.MaxArgs + a] = vocab.Ops[op].Args[a].Domain;
+    }
 
     public ProgramInput Decode(ReadOnlySpan<byte> b)
     {
@@ -21,15 +32,22 @@ public sealed class ProgramCodec
         byte config = (byte)(shape >> 2);
         int count = Next(b) % (ProgramInput.MaxOps + 1);
         var ops = new OpCall[count];
+        int kinds = _argCount.Length;
         Span<byte> args = stackalloc byte[ProgramInput.MaxArgs];
         for (int i = 0; i < count; i++)
         {
             byte tag = Next(b);
-            int op = (tag >> 2) % _vocab.Ops.Count;
-            var spec = _vocab.Ops[op];
+            int op = tag >> 2, thread = tag & 3;
+            // Values already in their domains (every canonical input) need no division.
+            if (op >= kinds) op %= kinds;
+            if (thread >= threads) thread %= threads;
             args.Clear();
-            for (int a = 0; a < spec.Args.Length; a++) args[a] = (byte)(Next(b) % spec.Args[a].Domain);
-            ops[i] = new OpCall((byte)((tag & 3) % threads), (byte)op, args[0], args[1], args[2], args[3]);
+            for (int a = 0, n = _argCount[op]; a < n; a++)
+            {
+                int v = Next(b), domain = _domain[op * ProgramInput.MaxArgs + a];
+                args[a] = (byte)(v < domain ? v : v % domain);
+            }
+            ops[i] = new OpCall((byte)thread, (byte)op, args[0], args[1], args[2], args[3]);
         }
         int rest = Math.Clamp(b.Length - pos, 0, ProgramInput.MaxChoices);
         var choices = rest > 0 ? b.Slice(pos, rest).ToArray() : [];

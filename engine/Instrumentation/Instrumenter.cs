@@ -83,18 +83,25 @@ public static class Instrumenter
 
         var filter = new MethodFilter(options.Include, options.Exclude);
         var hit = HitReference(module);
-        var ids = new HashSet<int>();
-        int methods = 0, probes = 0;
+        var plans = new List<Plan>();
         foreach (var type in module.GetTypes())
         {
             if (TopLevel(type).Namespace == typeof(CoverageMap).Namespace) continue;
             foreach (var method in type.Methods)
             {
                 if (!method.HasBody || method.Body.Instructions.Count == 0 || !filter.Accepts(method)) continue;
-                int n = InstrumentMethod(method, name, hit, ids, options.Prune);
-                probes += n;
-                if (n > 0) methods++;
+                if (PlanMethod(method, options.Prune) is { } plan) plans.Add(plan);
             }
+        }
+        var assigned = ProbeIds.Assign(name, plans.Select(p => p.Probes).ToList());
+        var ids = new HashSet<int>();
+        int methods = 0, probes = 0;
+        for (int i = 0; i < plans.Count; i++)
+        {
+            InsertProbes(plans[i], assigned[i], hit);
+            ids.UnionWith(assigned[i]);
+            probes += assigned[i].Length;
+            methods++;
         }
         module.Assembly.CustomAttributes.Add(Marker(module, probes));
         module.Write(dll, new WriterParameters
@@ -219,11 +226,15 @@ public static class Instrumenter
         return attribute;
     }
 
+    /// <summary>Where one method's probes go (in IL order) and the edges between them its control flow allows.</summary>
+    private sealed record Plan(MethodDefinition Method, List<Instruction> Points, MethodProbes Probes);
+
     /// <param name="prune">
     /// skip a method that is one straight-line block (no branch, switch or handler): its entry is
     /// implied by the calling block, so its probe adds a hit on every call and no information
     /// </param>
-    private static int InstrumentMethod(MethodDefinition method, string assemblyName, MethodReference hit, HashSet<int> ids, bool prune)
+    /// <returns>null when the method gets no probes (its body is left as it was)</returns>
+    private static Plan? PlanMethod(MethodDefinition method, bool prune)
     {
         var body = method.Body;
         uint token = method.MetadataToken.ToUInt32();
@@ -249,16 +260,53 @@ public static class Instrumenter
         if (prune && points.Count == 1)
         {
             body.OptimizeMacros();
-            return 0;
+            return null;
         }
         if (prune) points.ExceptWith(ResumePoints(method));
+        var ordered = points.Select(PrefixStart).Distinct().OrderBy(p => offsets[p]).ToList();
+        return new Plan(method, ordered, new MethodProbes(token, ordered.Count, Edges(ordered)));
+    }
+
+    /// <summary>
+    /// The probe-to-probe edges of the method's control flow: from each probe's block to the probes
+    /// its branches, switches and fall-through reach. Calls in between are ignored.
+    /// </summary>
+    private static List<(int From, int To)> Edges(List<Instruction> points)
+    {
+        var index = new Dictionary<Instruction, int>();
+        for (int i = 0; i < points.Count; i++) index[points[i]] = i;
+        var edges = new HashSet<(int, int)>();
+        var list = new List<(int From, int To)>();
+        void Add(int from, Instruction to)
+        {
+            if (index.TryGetValue(PrefixStart(to), out int t) && edges.Add((from, t))) list.Add((from, t));
+        }
+        for (int i = 0; i < points.Count; i++)
+        {
+            for (var ins = points[i]; ins is not null; ins = ins.Next)
+            {
+                if (ins != points[i] && index.ContainsKey(ins))
+                {
+                    Add(i, ins);
+                    break;
+                }
+                if (ins.Operand is Instruction target) Add(i, target);
+                else if (ins.Operand is Instruction[] targets) foreach (var t in targets) Add(i, t);
+                if (ins.OpCode.FlowControl is FlowControl.Branch or FlowControl.Return or FlowControl.Throw) break;
+            }
+        }
+        return list;
+    }
+
+    private static void InsertProbes(Plan plan, int[] ids, MethodReference hit)
+    {
+        var body = plan.Method.Body;
         var probeOf = new Dictionary<Instruction, Instruction>();
         var il = body.GetILProcessor();
-        foreach (var point in points.Select(PrefixStart).Distinct().OrderBy(p => offsets[p]).ToList())
+        for (int i = 0; i < plan.Points.Count; i++)
         {
-            int id = ProbeIds.For(assemblyName, token, offsets[point]);
-            ids.Add(id);
-            var first = il.Create(OpCodes.Ldc_I4, id);
+            var point = plan.Points[i];
+            var first = il.Create(OpCodes.Ldc_I4, ids[i]);
             il.InsertBefore(point, first);
             il.InsertBefore(point, il.Create(OpCodes.Call, hit));
             probeOf[point] = first;
@@ -282,7 +330,6 @@ public static class Instrumenter
         }
 
         body.OptimizeMacros();
-        return probeOf.Count;
     }
 
     /// <summary>

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using Fuzz.Engine.Feedback;
 using Fuzz.Engine.Invariants;
 
@@ -14,17 +15,29 @@ public sealed class SimMemory
     public const ulong Base = 0x10000;
     public const ulong Poison = 0x6b6b6b6b6b6b6b6bUL;
 
-    private ulong[] _words = new ulong[4096];
-    private int[] _owner = new int[4096];
+    // One cell per word: its value, its object (the complement once the object is freed) and, while
+    // semantic features are read, its last access. One array keeps an access to one bounds check and
+    // one cache line.
+    private struct Cell
+    {
+        public ulong Value;
+        public int Owner;
+        public int LastAccess;   // (actor id + 1) | role << 8 | access kind << 16; 0 = none yet
+    }
+
+    private Cell[] _cells = new Cell[4096];
     private int _top;
     private readonly List<ObjectInfo> _objects = new() { default };
     private readonly RuntimeInvariants _invariants;
-
-    // Last access to each word (actor id + 1, role, access kind), kept only while semantic features are read.
-    private int[] _lastAccess = new int[4096];
     internal byte[]? SemanticMap;
-    internal int Accessor = -1;
-    internal int AccessorRole;
+
+    // (actor id + 1) | role << 8 of the running actor while semantic features are read; 0 = no tracking.
+    private int _accessKey;
+
+    /// <summary>The actor whose accesses follow; its role is part of the interleaving features.</summary>
+    internal void SetAccessor(int actorId, int role) => _accessKey = SemanticMap is null ? 0 : (actorId + 1) | (role << 8);
+
+    internal void ClearAccessor() => _accessKey = 0;
 
     public SimMemory(RuntimeInvariants invariants) => _invariants = invariants;
 
@@ -32,94 +45,98 @@ public sealed class SimMemory
 
     public void Reset()
     {
-        Array.Clear(_words, 0, _top);
-        Array.Clear(_owner, 0, _top);
-        if (SemanticMap is not null) Array.Clear(_lastAccess, 0, _top);
+        Array.Clear(_cells, 0, _top);
+        _accessKey = 0;
         _top = 0;
         _objects.RemoveRange(1, _objects.Count - 1);
     }
 
     public ulong Alloc(int words, int kind, string? label = null)
     {
-        if (_top + words > _words.Length)
-        {
-            int n = Math.Max(_words.Length * 2, _top + words);
-            Array.Resize(ref _words, n);
-            Array.Resize(ref _owner, n);
-            Array.Resize(ref _lastAccess, n);
-        }
+        if (_top + words > _cells.Length) Array.Resize(ref _cells, Math.Max(_cells.Length * 2, _top + words));
         int id = _objects.Count;
         _objects.Add(new ObjectInfo(_top, words, kind, true, label));
-        _owner.AsSpan(_top, words).Fill(id);
+        foreach (ref var c in _cells.AsSpan(_top, words)) c.Owner = id;
         ulong ptr = Base + ((ulong)_top << 3);
         _top += words;
         return ptr;
     }
 
+    /// <summary>The object a word belongs to, freed or not.</summary>
+    private int OwnerOf(int w)
+    {
+        int o = _cells[w].Owner;
+        return o < 0 ? ~o : o;
+    }
+
     public void Free(ulong ptr)
     {
         int w = Index(ptr, "free");
-        int id = _owner[w];
+        int id = OwnerOf(w);
         var o = _objects[id];
         if (o.FirstWord != w)
             throw Fault($"free of 0x{ptr:x}, which is inside object #{id} but not its start");
         if (!o.Alive)
             throw Fault($"double free of object #{id} ({o.Label}) at 0x{ptr:x}");
         _objects[id] = o with { Alive = false };
-        _words.AsSpan(w, o.Words).Fill(Poison);
+        foreach (ref var c in _cells.AsSpan(w, o.Words))
+        {
+            c.Value = Poison;
+            c.Owner = ~id;
+        }
     }
 
     public bool IsLive(ulong ptr)
     {
         ulong off = ptr - Base;
         if (ptr < Base || (off & 7) != 0 || (off >> 3) >= (ulong)_top) return false;
-        return _objects[_owner[(int)(off >> 3)]].Alive;
+        return _cells[(int)(off >> 3)].Owner >= 0;
     }
 
-    public ObjectInfo ObjectAt(ulong ptr) => _objects[_owner[Index(ptr, "lookup")]];
+    public ObjectInfo ObjectAt(ulong ptr) => _objects[OwnerOf(Index(ptr, "lookup"))];
 
-    public ulong Read(ulong ptr) => _words[Checked(ptr, "read", 0)];
+    public ulong Read(ulong ptr) => Checked(ptr, "read", 0).Value;
 
-    public void Write(ulong ptr, ulong value) => _words[Checked(ptr, "write", 1)] = value;
+    public void Write(ulong ptr, ulong value) => Checked(ptr, "write", 1).Value = value;
 
     public ulong Exchange(ulong ptr, ulong value)
     {
-        int w = Checked(ptr, "xchg", 2);
-        ulong old = _words[w];
-        _words[w] = value;
+        ref ulong v = ref Checked(ptr, "xchg", 2).Value;
+        ulong old = v;
+        v = value;
         return old;
     }
 
     /// <summary>Atomic compare-and-exchange; returns the value found.</summary>
     public ulong CompareExchange(ulong ptr, ulong expected, ulong value)
     {
-        int w = Checked(ptr, "cmpxchg", 2);
-        ulong old = _words[w];
-        if (old == expected) _words[w] = value;
+        ref ulong v = ref Checked(ptr, "cmpxchg", 2).Value;
+        ulong old = v;
+        if (old == expected) v = value;
         return old;
     }
 
     public ulong FetchAnd(ulong ptr, ulong mask)
     {
-        int w = Checked(ptr, "and", 2);
-        ulong old = _words[w];
-        _words[w] = old & mask;
+        ref ulong v = ref Checked(ptr, "and", 2).Value;
+        ulong old = v;
+        v = old & mask;
         return old;
     }
 
     public ulong FetchOr(ulong ptr, ulong mask)
     {
-        int w = Checked(ptr, "or", 2);
-        ulong old = _words[w];
-        _words[w] = old | mask;
+        ref ulong v = ref Checked(ptr, "or", 2).Value;
+        ulong old = v;
+        v = old | mask;
         return old;
     }
 
     public ulong FetchAdd(ulong ptr, long delta)
     {
-        int w = Checked(ptr, "add", 2);
-        ulong old = _words[w];
-        _words[w] = (ulong)((long)old + delta);
+        ref ulong v = ref Checked(ptr, "add", 2).Value;
+        ulong old = v;
+        v = (ulong)((long)old + delta);
         return old;
     }
 
@@ -127,18 +144,26 @@ public sealed class SimMemory
     public ulong Peek(ulong ptr)
     {
         ulong off = ptr - Base;
-        return ptr >= Base && (off >> 3) < (ulong)_top ? _words[(int)(off >> 3)] : 0;
+        return ptr >= Base && (off >> 3) < (ulong)_top ? _cells[(int)(off >> 3)].Value : 0;
     }
 
-    /// <summary>The word index of a live word; small enough to inline into every access, the rest is out of line.</summary>
+    /// <summary>The cell of a live word; small enough to inline into every access, the rest is out of line.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private int Checked(ulong ptr, string what, int access)
+    private ref Cell Checked(ulong ptr, string what, int access)
     {
         int w = Index(ptr, what);
-        int id = _owner[w];
-        if (!_objects[id].Alive) throw Freed(ptr, what, w, id);
-        if (SemanticMap is not null && Accessor >= 0) Interleave(w, id, access);
-        return w;
+        ref var cell = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_cells), w);
+        int id = cell.Owner;
+        if (id < 0) throw Freed(ptr, what, w, ~id);
+        int key = _accessKey;
+        if (key != 0)
+        {
+            // Most accesses follow one by the same actor: only a change of actor goes out of line.
+            int me = key | (access << 16), last = cell.LastAccess;
+            cell.LastAccess = me;
+            if (((last ^ me) & 0xff) != 0 && last != 0) Interleave(w, id, last, me);
+        }
+        return ref cell;
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
@@ -156,14 +181,10 @@ public sealed class SimMemory
     /// kinds, the object kind, and the word within small objects, e.g. a field of struct kvm).
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private void Interleave(int w, int id, int access)
+    private void Interleave(int w, int id, int last, int me)
     {
         var map = SemanticMap!;
-        var o = _objects[id];
-        int me = (Accessor + 1) | (AccessorRole << 8) | (access << 16);
-        int last = _lastAccess[w];
-        _lastAccess[w] = me;
-        if (last == 0 || (last & 0xff) == (me & 0xff)) return;
+        ref readonly var o = ref CollectionsMarshal.AsSpan(_objects)[id];
         uint field = o.Words <= 32 ? (uint)(w - o.FirstWord) : 0xff;
         SemanticFeatures.Hit(map, SemanticFeatures.Interleaving, (uint)(last >> 8), (uint)(me >> 8), ((uint)o.Kind << 8) | field);
     }

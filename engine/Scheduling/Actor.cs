@@ -9,7 +9,9 @@ public enum WaitKind : byte { None, WhileEquals, UntilEquals }
 public sealed class Actor
 {
     // A struct element: storing into an array of an interface type costs a type check per call.
-    private struct Frame { public Co Body; }
+    // Frames are held as the non-generic IEnumerator (where MoveNext is declared): a test for it is a
+    // plain interface check, where a test for the covariant IEnumerator<object?> takes the slow cast path.
+    private struct Frame { public System.Collections.IEnumerator Body; }
 
     private Frame[] _stack = new Frame[8];
     private int _depth;
@@ -69,7 +71,7 @@ public sealed class Actor
             var top = _stack[_depth - 1].Body;
             if (top.MoveNext())
             {
-                if (top.Current is Co callee)
+                if (top.Current is System.Collections.IEnumerator callee)
                 {
                     if (_depth == _stack.Length) Array.Resize(ref _stack, _depth * 2);
                     _stack[_depth++].Body = callee;

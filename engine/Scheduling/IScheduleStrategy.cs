@@ -20,9 +20,19 @@ public sealed class InputStrategy : IScheduleStrategy
 
     public int Choose(ReadOnlySpan<int> runnable, int current, long step)
     {
-        if (_pos < _choices.Length) return _choices[_pos++] % runnable.Length;
+        if (_pos < _choices.Length) return Mod(_choices[_pos++], runnable.Length);
         return current >= 0 ? current : 0;
     }
+
+    /// <summary><paramref name="b"/> % <paramref name="n"/>; the usual counts (two to four actors) without a division.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private static int Mod(uint b, int n) => n switch
+    {
+        2 => (int)(b & 1),
+        3 => (int)(b % 3),
+        4 => (int)(b & 3),
+        _ => (int)(b % (uint)n),
+    };
 }
 
 /// <summary>SplitMix64: small, fast, and the same sequence on every platform.</summary>

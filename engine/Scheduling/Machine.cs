@@ -114,7 +114,7 @@ public sealed class Machine
         while (true)
         {
             int n = 0, current = -1, unfinished = 0;
-            Memory.Accessor = -1;
+            Memory.ClearAccessor();
             for (int i = 0; i < _count; i++)
             {
                 var a = _actors[i];
@@ -158,8 +158,7 @@ public sealed class Machine
             last = actor.Id;
             actor.Wait = WaitKind.None;
             Current = actor;
-            Memory.Accessor = actor.Id;
-            Memory.AccessorRole = actor.Role;
+            Memory.SetAccessor(actor.Id, actor.Role);
             Step++;
             actor.Steps++;
             EventHash = (EventHash ^ (uint)(actor.Id + 1)) * 0x100000001b3UL;
