@@ -41,11 +41,12 @@ public sealed partial class Kvm
 
     /// <summary>
     /// KVM_GET_DIRTY_LOG (kvm_get_dirty_log_protect): under mmu_lock, xchg each bitmap word to 0
-    /// and write-protect the gfns it had set; flush after unlocking.
+    /// and write-protect the gfns it had set; flush after unlocking whenever a word was non-zero,
+    /// whatever the write-protect walk found: an SPTE access-tracked by aging (which does not
+    /// flush) has lost W already, so the walk skips it while a TLB may still hold it writable.
     /// </summary>
     internal Co DirtyLogGet(int id)
     {
-        var self = Self;
         yield return SlotsLock();
         ulong slot = SlotOf(CurrentMemslots, id);
         if (slot != 0 && (_mem.Read(slot + SFlags * 8) & KvmMemLogDirtyPages) != 0)
@@ -63,9 +64,10 @@ public sealed partial class Kvm
                     if ((mask & (1UL << bit)) == 0) continue;
                     ulong gfn = baseGfn + (ulong)(w * 64 + bit);
                     yield return RmapWriteProtect(GfnToRmap(slot, gfn, 1), ptProtect: false);
-                    flush |= self.Ret != 0;
                 }
-                if (mask != 0) if (Tracing) _m.Log($"dirty log of memslot {id}: word {w} = 0x{mask:x}");
+                if (mask == 0) continue;
+                flush = true;
+                if (Tracing) _m.Log($"dirty log of memslot {id}: word {w} = 0x{mask:x}");
             }
             yield return null;
             WriteUnlockMmu();
