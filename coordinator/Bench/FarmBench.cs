@@ -224,7 +224,7 @@ public sealed class FarmBench(FarmBenchOptions options, TextWriter output)
                     run.Merge(end);
                 }
                 return new FarmRun(transport, workers, seconds, perWorker.Sum(), perWorker, node.InputsAccepted,
-                    window.Count, Finite(window.Percentile(50)), Finite(window.Percentile(99)), run.Count, Finite(run.Percentile(50)), Finite(run.Percentile(99)));
+                    window.Count, window.FinitePercentile(50), window.FinitePercentile(99), run.Count, run.FinitePercentile(50), run.FinitePercentile(99));
             }
         }
         finally
@@ -239,8 +239,6 @@ public sealed class FarmBench(FarmBenchOptions options, TextWriter output)
             TryDelete(work);
         }
     }
-
-    private static double? Finite(double v) => double.IsFinite(v) ? v : null;
 
     private static Dictionary<string, WorkerInfo> Snapshot(CoordinatorNode node, IEnumerable<string> names)
     {

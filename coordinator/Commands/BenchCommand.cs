@@ -145,14 +145,15 @@ public static class BenchCommand
         static double Median(IEnumerable<double> xs) { var a = xs.Order().ToArray(); return a.Length == 0 ? double.NaN : a[a.Length / 2]; }
         var transports = merges.Select(m => m.Transport).Distinct().ToList();
         var summary = new List<object>();
+        List<Bench.FarmRun> Runs(string t, int workers) => farms.Where(f => f.Transport == t && f.Workers == workers).ToList();
+        static double PerRun(List<Bench.FarmRun> a, List<Bench.FarmRun> b, double scale) => Median(a.Zip(b, (x, y) => x.ExecsPerSecond / (scale * y.ExecsPerSecond)));
         foreach (var t in transports)
         {
+            var (ones, twos) = (Runs(t, 1), Runs(t, 2));
             double merge = Median(merges.Where(m => m.Transport == t).Select(m => m.MessagesPerSecond));
-            double one = Median(farms.Where(f => f.Transport == t && f.Workers == 1).Select(f => f.ExecsPerSecond));
-            double two = Median(farms.Where(f => f.Transport == t && f.Workers == 2).Select(f => f.ExecsPerSecond));
-            double scaling = Median(Enumerable.Range(0, o.Runs).Select(i =>
-                farms.Where(f => f.Transport == t && f.Workers == 2).ElementAt(i).ExecsPerSecond / (2 * farms.Where(f => f.Transport == t && f.Workers == 1).ElementAt(i).ExecsPerSecond)));
-            var twos = farms.Where(f => f.Transport == t && f.Workers == 2).ToList();
+            double one = Median(ones.Select(f => f.ExecsPerSecond));
+            double two = Median(twos.Select(f => f.ExecsPerSecond));
+            double scaling = PerRun(twos, ones, 2);
             double p50 = Median(twos.Where(f => f.P50Ms is not null).Select(f => f.P50Ms!.Value));
             double p99 = Median(twos.Where(f => f.P99Ms is not null).Select(f => f.P99Ms!.Value));
             double runP99 = Median(twos.Where(f => f.RunP99Ms is not null).Select(f => f.RunP99Ms!.Value));
@@ -161,8 +162,7 @@ public static class BenchCommand
         }
         if (transports.Count == 2)
         {
-            double Rel(int w) => Median(Enumerable.Range(0, o.Runs).Select(i =>
-                farms.Where(f => f.Transport == "rabbitmq" && f.Workers == w).ElementAt(i).ExecsPerSecond / farms.Where(f => f.Transport == "embedded" && f.Workers == w).ElementAt(i).ExecsPerSecond));
+            double Rel(int w) => PerRun(Runs("rabbitmq", w), Runs("embedded", w), 1);
             Console.WriteLine($"rabbitmq / embedded execs/s: 1 worker {Rel(1):F2}, 2 workers {Rel(2):F2}");
         }
         Console.WriteLine(JsonSerializer.Serialize(new

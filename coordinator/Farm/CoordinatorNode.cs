@@ -279,7 +279,7 @@ public sealed class CoordinatorNode : IAsyncDisposable
     private async Task Process(List<IDelivery> batch)
     {
         var accepted = new List<AcceptedInput>();
-        var durable = new List<ReadOnlyMemory<byte>>();
+        var durable = new List<byte[]>();
         var ackAfterAppend = new List<IDelivery>();
         var journal = new List<string>();
         foreach (var d in batch)
@@ -547,10 +547,8 @@ public sealed class CoordinatorNode : IAsyncDisposable
             Math.Round(_clock.Elapsed.TotalSeconds, 3), Active, workers.Sum(w => (long)w.Last.Execs), Math.Round(alive.Sum(w => w.Last.ExecsPerSecond)),
             Features.Edges, Features.Features, CorpusCount, Triage.Unique, alive.Count, workers.Count(w => w.State == WorkerState.Lost),
             InputsReceived, InputsAccepted, InputsRedundant, Messages, Rejected.Total, CrashesReceived, Triage.Duplicates, Triage.NotReproduced,
-            Interlocked.Read(ref _tasksSent), Finite(propagation.Percentile(50)), Finite(propagation.Percentile(99)), ConnectionEvents, ConnectionEventsMalformed);
+            Interlocked.Read(ref _tasksSent), propagation.FinitePercentile(50), propagation.FinitePercentile(99), ConnectionEvents, ConnectionEventsMalformed);
     }
-
-    private static double? Finite(double v) => double.IsFinite(v) ? v : null;
 
     /// <summary>Corpus propagation latency over the farm: every worker's histogram from its last heartbeat, added up.</summary>
     public static LatencyHistogram PropagationLatency(IEnumerable<WorkerInfo> workers)

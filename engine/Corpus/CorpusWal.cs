@@ -71,7 +71,7 @@ public sealed class CorpusWal : IDisposable
     public long Pending => Interlocked.Read(ref _queued) - Interlocked.Read(ref _written);
 
     /// <summary>Appends the inputs and flushes them to the disk; their files follow in the background.</summary>
-    public void Append(IReadOnlyList<ReadOnlyMemory<byte>> inputs)
+    public void Append(IReadOnlyList<byte[]> inputs)
     {
         if (inputs.Count == 0) return;
         int size = 0;
@@ -85,8 +85,8 @@ public sealed class CorpusWal : IDisposable
         foreach (var d in inputs)
         {
             BinaryPrimitives.WriteUInt32LittleEndian(buffer.AsSpan(at), (uint)d.Length);
-            BinaryPrimitives.WriteUInt64LittleEndian(buffer.AsSpan(at + 4), Fnv(d.Span));
-            d.Span.CopyTo(buffer.AsSpan(at + Header));
+            BinaryPrimitives.WriteUInt64LittleEndian(buffer.AsSpan(at + 4), Fnv(d));
+            d.CopyTo(buffer.AsSpan(at + Header));
             at += Header + d.Length;
         }
         lock (_append)
@@ -94,7 +94,7 @@ public sealed class CorpusWal : IDisposable
             _log.Write(buffer);
             _log.Flush(flushToDisk: true);
         }
-        foreach (var d in inputs) Materialize(d.ToArray());
+        foreach (var d in inputs) Materialize(d);
     }
 
     /// <summary>Queues a file write for an input kept durably elsewhere (e.g. learnt from the broker's log).</summary>

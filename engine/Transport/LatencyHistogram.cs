@@ -72,6 +72,13 @@ public sealed class LatencyHistogram
         return d;
     }
 
+    /// <summary>The p-th percentile, or null when there is none or it lies in the overflow bucket (for JSON).</summary>
+    public double? FinitePercentile(double p)
+    {
+        double v = Percentile(p);
+        return double.IsFinite(v) ? v : null;
+    }
+
     /// <summary>The upper edge of the bucket holding the p-th percentile; NaN when empty.</summary>
     public double Percentile(double p)
     {
