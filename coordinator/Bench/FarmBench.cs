@@ -33,9 +33,26 @@ public sealed class FarmBench(FarmBenchOptions options, TextWriter output)
 {
     private static readonly TimeSpan JoinTimeout = TimeSpan.FromSeconds(60);
 
+    // Work directories are removed when the whole bench is over: ext4 skips inodes freed in the last
+    // few seconds when it allocates new ones, and after a merge run's 50,000 files are deleted, every
+    // file the next run creates walks past them (0.4 ms of kernel time per file instead of 0.03).
+    private readonly List<string> _workDirs = new();
+
     private bool HasBroker => options.Broker is not null;
 
     public async Task<(List<MergeRun> Merges, List<FarmRun> Farms)> RunAsync(CancellationToken cancel)
+    {
+        try
+        {
+            return await RunAllAsync(cancel).ConfigureAwait(false);
+        }
+        finally
+        {
+            foreach (var d in _workDirs) TryDelete(d);
+        }
+    }
+
+    private async Task<(List<MergeRun> Merges, List<FarmRun> Farms)> RunAllAsync(CancellationToken cancel)
     {
         var merges = new List<MergeRun>();
         var farms = new List<FarmRun>();
@@ -61,10 +78,11 @@ public sealed class FarmBench(FarmBenchOptions options, TextWriter output)
 
     private static string Ms(double? v) => v is { } x ? $"{x:0} ms" : "-";
 
-    private static string TempDir(string what)
+    private string TempDir(string what)
     {
         string d = Path.Combine(Path.GetTempPath(), $"fuzz-bench-{what}-{Guid.NewGuid():N}");
         Directory.CreateDirectory(d);
+        _workDirs.Add(d);
         return d;
     }
 
@@ -164,7 +182,6 @@ public sealed class FarmBench(FarmBenchOptions options, TextWriter output)
         finally
         {
             await delete().ConfigureAwait(false);
-            TryDelete(work);
         }
     }
 
@@ -236,7 +253,6 @@ public sealed class FarmBench(FarmBenchOptions options, TextWriter output)
             }
             foreach (var p in processes) p.Stop();
             await delete().ConfigureAwait(false);
-            TryDelete(work);
         }
     }
 

@@ -15,39 +15,55 @@ public static class CoverageMap
     public const int Size = 65536;
     public const int LineBytes = 64;
 
+    /// <summary>One mark per 64-byte line of the map.</summary>
+    public const int Lines = Size / LineBytes;
+
+    // The previous location lives in the line buffer, after the marks, in a cache line of its own:
+    // as a static it could share a line with another load context's, and two loops on two cores
+    // would then take turns owning that line at every probe.
+    private const int PrevOffset = Lines + 64;
+
+    /// <summary>Length of the line buffer: the marks, then room for the previous location.</summary>
+    public const int LineBufferSize = Lines + 128;
+
     private static byte[]? s_attached;
     private static byte[] s_map = new byte[Size];
-    private static byte[] s_lines = new byte[Size / LineBytes];
-    private static int s_prev;
+    private static byte[] s_lines = new byte[LineBufferSize];
 
     /// <summary>
     /// Attaches a map of <see cref="Size"/> bytes for every thread of this load context; null detaches.
-    /// <paramref name="lines"/> (one byte per 64-byte line of the map) is set for every line a probe
-    /// touched, so a reader visits only those lines instead of the whole map.
+    /// <paramref name="lines"/> (<see cref="LineBufferSize"/> bytes; its first <see cref="Lines"/> are
+    /// one byte per 64-byte line of the map) is set for every line a probe touched, so a reader visits
+    /// only those lines instead of the whole map.
     /// </summary>
     public static void Attach(byte[]? map, byte[]? lines = null)
     {
         if (map is not null && map.Length != Size)
             throw new ArgumentException($"a coverage map has {Size} bytes, not {map.Length}", nameof(map));
-        if (lines is not null && lines.Length != Size / LineBytes)
-            throw new ArgumentException($"a line map has {Size / LineBytes} bytes, not {lines.Length}", nameof(lines));
-        s_lines = lines ?? new byte[Size / LineBytes];
+        if (lines is not null && lines.Length != LineBufferSize)
+            throw new ArgumentException($"a line buffer has {LineBufferSize} bytes, not {lines.Length}", nameof(lines));
+        s_lines = lines ?? new byte[LineBufferSize];
         s_attached = map;
         s_map = map ?? new byte[Size];
-        s_prev = 0;
     }
 
     public static byte[]? Current => s_attached;
 
     /// <summary>Forgets the previous location; call at the start of each execution.</summary>
-    public static void ResetPrev() => s_prev = 0;
+    public static void ResetPrev() => Prev(s_lines) = 0;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ref int Prev(byte[] lines) =>
+        ref Unsafe.As<byte, int>(ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(lines), PrevOffset));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Hit(int id)
     {
-        int i = (id ^ s_prev) & 0xFFFF;
+        var lines = s_lines;
+        ref int prev = ref Prev(lines);
+        int i = (id ^ prev) & 0xFFFF;
         Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(s_map), i)++;
-        Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(s_lines), i >> 6) = 1;
-        s_prev = id >> 1;
+        Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(lines), i >> 6) = 1;
+        prev = id >> 1;
     }
 }

@@ -25,7 +25,7 @@ public sealed class TargetContext
     public ITargetFactory Factory { get; }
     public byte[] EdgeMap { get; }
 
-    /// <summary>One byte per 64-byte line of <see cref="EdgeMap"/>, set when a probe wrote to the line.</summary>
+    /// <summary>One byte per 64-byte line of <see cref="EdgeMap"/>, set when a probe wrote to the line (then the probes' own state).</summary>
     public byte[] EdgeLines { get; }
 
     public void ResetPrev() => _resetPrev();
@@ -48,7 +48,7 @@ public sealed class TargetContext
         var target = alc.LoadFromAssemblyPath(path);
         var coverage = alc.LoadFromAssemblyName(coverageAsm.GetName());
         var map = new byte[CoverageMap.Size];
-        var lines = new byte[CoverageMap.Size / CoverageMap.LineBytes];
+        var lines = new byte[CoverageMap.LineBufferSize];
         var mapType = coverage.GetType(typeof(CoverageMap).FullName!, throwOnError: true)!;
         mapType.GetMethod(nameof(CoverageMap.Attach))!.Invoke(null, [map, lines]);
         var reset = mapType.GetMethod(nameof(CoverageMap.ResetPrev))!.CreateDelegate<Action>();
