@@ -71,13 +71,14 @@ public sealed class Actor
             var top = _stack[_depth - 1].Body;
             if (top.MoveNext())
             {
-                if (top.Current is System.Collections.IEnumerator callee)
-                {
-                    if (_depth == _stack.Length) Array.Resize(ref _stack, _depth * 2);
-                    _stack[_depth++].Body = callee;
-                    continue;
-                }
-                return true;
+                // Most yields are scheduling points (null): they skip the interface cast.
+                object? yielded = top.Current;
+                if (yielded is null) return true;
+                if (yielded is not System.Collections.IEnumerator callee)
+                    throw new InvalidOperationException($"{Name} yielded a {yielded.GetType().Name}: a coroutine yields null or a callee");
+                if (_depth == _stack.Length) Array.Resize(ref _stack, _depth * 2);
+                _stack[_depth++].Body = callee;
+                continue;
             }
             _stack[--_depth].Body = null!;
         }

@@ -15,7 +15,7 @@ public sealed record WorkerOptions(string Name, int Jobs, FuzzOptions Fuzz)
     public TimeSpan HeartbeatInterval { get; init; } = TimeSpan.FromSeconds(1);
 
     /// <summary>New inputs found within this window go out in one message.</summary>
-    public TimeSpan BatchWindow { get; init; } = TimeSpan.FromMilliseconds(20);
+    public TimeSpan BatchWindow { get; init; } = TimeSpan.FromMilliseconds(100);
     public int MaxBatch { get; init; } = 256;
 
     /// <summary>Crashes with the same invariant and site reported to the coordinator (it minimises at most this many per key).</summary>
