@@ -17,11 +17,12 @@ public sealed class Feedback
     public Feedback(byte[]? edgeMap = null, byte[]? edgeLines = null)
     {
         if (edgeMap is not null && edgeMap.Length != FeatureSet.EdgeMapSize) throw new ArgumentException("edge map size");
-        if (edgeLines is not null && edgeLines.Length < FeatureSet.EdgeMapSize / 64) throw new ArgumentException("edge line map size");
+        if (edgeLines is not null && edgeLines.Length < EdgeLines) throw new ArgumentException("edge line map size");
         EdgeMap = edgeMap ?? new byte[FeatureSet.EdgeMapSize];
         _edgeLines = edgeLines;
     }
 
+    private const int EdgeLines = FeatureSet.EdgeMapSize / 64;
     private readonly byte[]? _edgeLines;
 
     public byte[] EdgeMap { get; }
@@ -140,7 +141,7 @@ public sealed class Feedback
     {
         _count = -1;
         _vectors = 0;
-        bool fresh = _edgeLines is { } lines ? ScanLines(EdgeMap, lines.AsSpan(0, FeatureSet.EdgeMapSize / 64), 0, global) : Scan(EdgeMap, 0, global);
+        bool fresh = _edgeLines is { } lines ? ScanLines(EdgeMap, lines.AsSpan(0, EdgeLines), 0, global) : Scan(EdgeMap, 0, global);
         fresh |= ScanLines(SemanticMap.AsSpan(0, SemanticFeatures.MapSize), SemanticMap.AsSpan(SemanticFeatures.MapSize), FeatureSet.EdgeMapSize / 32, global);
         return fresh;
     }
@@ -148,7 +149,7 @@ public sealed class Feedback
     public void Clear()
     {
         Array.Clear(EdgeMap);
-        if (_edgeLines is not null) Array.Clear(_edgeLines, 0, FeatureSet.EdgeMapSize / 64);
+        if (_edgeLines is not null) Array.Clear(_edgeLines, 0, EdgeLines);
         Array.Clear(SemanticMap);
     }
 

@@ -51,16 +51,9 @@ public sealed class FuzzSession
         {
             var loop = new FuzzLoop(this, _loops.Count);
             _loops.Add(loop);
-            _guards.Add(new byte[GuardBytes]);
             return loop;
         }
     }
-
-    // A loop's objects are allocated one after another on the creating thread, and the next loop's
-    // right after them; a live array between the two keeps the last of one loop and the first of the
-    // next (fields written at every execution) out of a shared cache line, also once the GC compacts.
-    private const int GuardBytes = 128;
-    private readonly List<byte[]> _guards = new();
 
     private readonly List<Thread> _threads = new();
     private CancellationTokenSource _loopsStop = new();

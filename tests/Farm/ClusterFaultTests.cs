@@ -3,9 +3,7 @@ using System.Diagnostics;
 using Fuzz.Coordinator.Farm;
 using Fuzz.Engine.Fuzzing;
 using Fuzz.Engine.Transport;
-using Fuzz.Engine.Transport.Messages;
 using Fuzz.Engine.Transport.RabbitMq;
-using Fuzz.Engine.Transport.Wire;
 using Fuzz.Targets;
 using Fuzz.Tests.Transport;
 using Fuzz.Worker.Node;
@@ -155,12 +153,7 @@ public sealed class ClusterFaultTests(ClusterFixture cluster, ITestOutputHelper 
         await using var reader = new RabbitMqTransport(cluster.Urls, _farm);
         await reader.ConnectAsync(default);
         var logged = new ConcurrentDictionary<string, bool>(StringComparer.Ordinal);
-        await using (await reader.ReadLogAsync(Topology.Corpus, 0, r =>
-        {
-            if (FarmWire.TryDecode(r.Body.Span, out var env) == Rejection.None && env.BodyCase == Envelope.BodyOneofCase.Accepted)
-                foreach (var i in env.Accepted.Inputs) logged[i.Name] = true;
-            return Task.CompletedTask;
-        }, default))
+        await using (await MergedCorpusLog.ReadNamesAsync(reader, logged))
             await Until(() => corpus.All(logged.ContainsKey), $"the corpus stream read from 0 to hold all {corpus.Count} inputs of the directory");
         Assert.Equal(corpus, logged.Keys.ToHashSet(StringComparer.Ordinal));
         Say($"done in {_clock.Elapsed.TotalSeconds:F0}s");

@@ -3,9 +3,7 @@ using System.Text.Json;
 using Fuzz.Coordinator.Replay;
 using Fuzz.Engine.Input;
 using Fuzz.Engine.Transport;
-using Fuzz.Engine.Transport.Messages;
 using Fuzz.Engine.Transport.RabbitMq;
-using Fuzz.Engine.Transport.Wire;
 using Fuzz.Targets;
 using Fuzz.Targets.Mmu;
 using Fuzz.Tests.Transport;
@@ -276,12 +274,7 @@ public sealed class FarmProcessTests(BrokerFixture broker, ITestOutputHelper log
         await using var t = new RabbitMqTransport(broker.Url, _farm);
         await t.ConnectAsync(default);
         var logged = new ConcurrentDictionary<string, bool>();
-        await using (await t.ReadLogAsync(Topology.Corpus, 0, r =>
-        {
-            if (FarmWire.TryDecode(r.Body.Span, out var env) == Rejection.None && env.BodyCase == Envelope.BodyOneofCase.Accepted)
-                foreach (var i in env.Accepted.Inputs) logged[i.Name] = true;
-            return Task.CompletedTask;
-        }, default))
+        await using (await MergedCorpusLog.ReadNamesAsync(t, logged))
         {
             var corpus = Corpus(work);
             await Until(() => corpus.All(logged.ContainsKey), "the merged-corpus log to hold every accepted input");
