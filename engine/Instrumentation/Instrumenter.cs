@@ -231,7 +231,9 @@ public static class Instrumenter
 
     /// <param name="prune">
     /// skip a method that is one straight-line block (no branch, switch or handler): its entry is
-    /// implied by the calling block, so its probe adds a hit on every call and no information
+    /// implied by the calling block, so its probe adds a hit on every call and no information; and in a
+    /// state machine's MoveNext, put the entry probe where the body starts (state 0) instead of on the
+    /// dispatch every resumption runs
     /// </param>
     /// <returns>null when the method gets no probes (its body is left as it was)</returns>
     private static Plan? PlanMethod(MethodDefinition method, bool prune)
@@ -262,7 +264,15 @@ public static class Instrumenter
             body.OptimizeMacros();
             return null;
         }
-        if (prune) points.ExceptWith(ResumePoints(method));
+        if (prune)
+        {
+            points.ExceptWith(ResumePoints(method));
+            if (BodyStart(method) is { } start && !IsTarget(body, body.Instructions[0]))
+            {
+                points.Remove(body.Instructions[0]);
+                points.Add(start);
+            }
+        }
         var ordered = points.Select(PrefixStart).Distinct().OrderBy(p => offsets[p]).ToList();
         return new Plan(method, ordered, new MethodProbes(token, ordered.Count, Edges(ordered)));
     }
@@ -379,6 +389,98 @@ public static class Instrumenter
         resume.Remove(body.Instructions[0]);
         return resume;
     }
+
+    /// <summary>
+    /// In a state machine's MoveNext, where the state dispatch sends the first call: the dispatch is
+    /// run on the first state, and where its last state-dependent jump (or a jump straight on
+    /// from there) lands is the body's start. Null when the method is not one, or its dispatch does
+    /// anything but load, subtract, compare and branch on the state.
+    /// </summary>
+    private static Instruction? BodyStart(MethodDefinition method)
+    {
+        if (method.Name != "MoveNext" || !method.DeclaringType.Fields.Any(f => f.Name == "<>1__state")) return null;
+        // An iterator starts in state 0, an async method in state -1 (its awaits resume in 0, 1, ...).
+        long first = method.DeclaringType.Interfaces.Any(i => i.InterfaceType.Name == "IAsyncStateMachine") ? -1 : 0;
+        var stack = new Stack<(long? Value, bool State)>();
+        var locals = new Dictionary<int, (long? Value, bool State)>();
+        Instruction? landing = null;
+        var ins = method.Body.Instructions[0];
+        for (int guard = 0; ins is not null && guard < 256; guard++)
+        {
+            Instruction? jump = null;
+            switch (ins.OpCode.Code)
+            {
+                case Code.Nop: break;
+                case Code.Ldarg: stack.Push((null, false)); break;
+                case Code.Ldfld:
+                    if (stack.Count == 0) return landing;
+                    stack.Pop();
+                    stack.Push(ins.Operand is FieldReference { Name: "<>1__state" } ? (first, true) : (null, false));
+                    break;
+                case Code.Stloc:
+                    if (stack.Count == 0) return landing;
+                    locals[((VariableDefinition)ins.Operand).Index] = stack.Pop();
+                    break;
+                case Code.Ldloc: stack.Push(locals.GetValueOrDefault(((VariableDefinition)ins.Operand).Index)); break;
+                case Code.Ldc_I4: stack.Push(((int)ins.Operand, false)); break;
+                case Code.Sub:
+                {
+                    if (stack.Count < 2) return landing;
+                    var (b, a) = (stack.Pop(), stack.Pop());
+                    stack.Push((a.Value - b.Value, a.State || b.State));
+                    break;
+                }
+                case Code.Br:
+                    if (landing is not null && ins != landing) return landing;
+                    jump = (Instruction)ins.Operand;
+                    break;
+                case Code.Switch:
+                {
+                    if (stack.Count == 0) return landing;
+                    var v = stack.Pop();
+                    if (!v.State) return landing;
+                    if (v.Value is not { } n) return null;
+                    var targets = (Instruction[])ins.Operand;
+                    jump = n >= 0 && n < targets.Length ? targets[n] : ins.Next;
+                    break;
+                }
+                case Code.Brtrue or Code.Brfalse:
+                {
+                    if (stack.Count == 0) return landing;
+                    var v = stack.Pop();
+                    if (!v.State) return landing;
+                    if (v.Value is not { } n) return null;
+                    jump = (n != 0) == (ins.OpCode.Code == Code.Brtrue) ? (Instruction)ins.Operand : ins.Next;
+                    break;
+                }
+                case Code.Beq or Code.Bne_Un or Code.Bgt or Code.Bge or Code.Blt or Code.Ble
+                    or Code.Bgt_Un or Code.Bge_Un or Code.Blt_Un or Code.Ble_Un:
+                {
+                    if (stack.Count < 2) return landing;
+                    var (y, x) = (stack.Pop(), stack.Pop());
+                    if (!x.State && !y.State) return landing;
+                    if (x.Value is not { } a || y.Value is not { } b) return null;
+                    var (ua, ub) = ((uint)a, (uint)b);
+                    bool taken = ins.OpCode.Code switch
+                    {
+                        Code.Beq => a == b, Code.Bne_Un => a != b,
+                        Code.Bgt => a > b, Code.Bge => a >= b, Code.Blt => a < b, Code.Ble => a <= b,
+                        Code.Bgt_Un => ua > ub, Code.Bge_Un => ua >= ub, Code.Blt_Un => ua < ub, _ => ua <= ub,
+                    };
+                    jump = taken ? (Instruction)ins.Operand : ins.Next;
+                    break;
+                }
+                default: return landing;
+            }
+            if (jump is not null) { landing = jump; ins = jump; }
+            else ins = ins.Next;
+        }
+        return null;
+    }
+
+    private static bool IsTarget(MethodBody body, Instruction ins) =>
+        body.Instructions.Any(i => i.Operand == ins || (i.Operand is Instruction[] many && Array.IndexOf(many, ins) >= 0))
+        || body.ExceptionHandlers.Any(h => h.HandlerStart == ins || h.FilterStart == ins);
 
     /// <summary>The value the branch tests is a state local, possibly less a constant (<c>ldloc s; [ldc k; sub;] switch</c>, <c>ldloc s; [ldc k;] beq</c>).</summary>
     private static bool LoadsState(Instruction branch, HashSet<int> state)

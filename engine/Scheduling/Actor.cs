@@ -4,8 +4,14 @@ public enum WaitKind : byte { None, WhileEquals, UntilEquals }
 
 /// <summary>
 /// A coroutine actor. Its body yields <c>null</c> at every scheduling point (just before a shared
-/// access) and yields another coroutine to call it; a callee's result goes in <see cref="Ret"/>.
+/// access) and calls another coroutine with <c>yield return machine.Call(callee)</c>; a callee's
+/// result goes in <see cref="Ret"/>.
 /// </summary>
+/// <remarks>
+/// A call hands the callee over in <see cref="Callee"/>, not as the yielded value, so a step never
+/// reads <c>Current</c> (an interface call). Anything else yielded is a mistake the IL check in the
+/// tests finds.
+/// </remarks>
 public sealed class Actor
 {
     // A struct element: storing into an array of an interface type costs a type check per call.
@@ -61,6 +67,9 @@ public sealed class Actor
         WaitValue = value;
     }
 
+    /// <summary>The coroutine the running frame called at its last yield (see <see cref="Machine.Call"/>).</summary>
+    internal System.Collections.IEnumerator? Callee;
+
     public bool IsWaitingOn(ulong addr) => Wait != WaitKind.None && WaitAddr == addr;
 
     /// <summary>Runs the actor up to its next scheduling point. Returns false when it has finished.</summary>
@@ -71,11 +80,9 @@ public sealed class Actor
             var top = _stack[_depth - 1].Body;
             if (top.MoveNext())
             {
-                // Most yields are scheduling points (null): they skip the interface cast.
-                object? yielded = top.Current;
-                if (yielded is null) return true;
-                if (yielded is not System.Collections.IEnumerator callee)
-                    throw new InvalidOperationException($"{Name} yielded a {yielded.GetType().Name}: a coroutine yields null or a callee");
+                var callee = Callee;
+                if (callee is null) return true;
+                Callee = null;
                 if (_depth == _stack.Length) Array.Resize(ref _stack, _depth * 2);
                 _stack[_depth++].Body = callee;
                 continue;

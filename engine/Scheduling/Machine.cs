@@ -75,6 +75,16 @@ public sealed class Machine
         return a;
     }
 
+    /// <summary>
+    /// Calls <paramref name="callee"/> from the running actor, as <c>yield return m.Call(callee)</c>:
+    /// the callee runs to its end before the caller goes on, and its result is in <see cref="Actor.Ret"/>.
+    /// </summary>
+    public object? Call(Co callee)
+    {
+        Current!.Callee = callee;
+        return null;
+    }
+
     /// <summary>Mixes a model event (lock hand-off, retry, protocol state) into the event hash.</summary>
     /// <remarks>
     /// The event also counts as a semantic feature: its kind, the role of the running actor and the

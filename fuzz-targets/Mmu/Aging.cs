@@ -35,7 +35,7 @@ public sealed partial class Kvm
         {
             ulong first = GfnToRmap(slot, start, level), last = GfnToRmap(slot, end - 1, level);
             for (ulong head = first; head <= last && !(testOnly && young); head += 8)
-                yield return ForEachRmapSpte(head, Age, "kvm_rmap_age_gfn_range");
+                yield return Call(ForEachRmapSpte(head, Age, "kvm_rmap_age_gfn_range"));
         }
         self.Ret = young ? 1UL : 0;
     }
@@ -56,7 +56,7 @@ public sealed partial class Kvm
             {
                 young = true;
                 if (_bugs.TestAgeLeak) leaked = true;
-                else yield return KvmRmapUnlockReadonly(head, rmapVal);
+                else yield return Call(KvmRmapUnlockReadonly(head, rmapVal));
                 self.Ret = 1;
                 yield break;
             }
@@ -76,20 +76,20 @@ public sealed partial class Kvm
             for (ulong gfn = start; gfn < end; gfn += (ulong)step)
             {
                 head = GfnToRmap(slot, gfn, level);
-                yield return KvmRmapLockReadonly(head);
+                yield return Call(KvmRmapLockReadonly(head));
                 rmapVal = self.Ret;
                 // The lock was elided because the rmap was empty: there is nothing this walker may
                 // walk. Re-reading the head could find entries it holds no lock over.
                 if (rmapVal == 0 && !_bugs.LocklessRereadEmpty) { }
-                else if (_bugs.LockedWalkerLockless) yield return ForEachRmapSpte(head, Age, "kvm_rmap_age_gfn_range_lockless");
-                else yield return ForEachRmapSpteLockless(head, Age);
+                else if (_bugs.LockedWalkerLockless) yield return Call(ForEachRmapSpte(head, Age, "kvm_rmap_age_gfn_range_lockless"));
+                else yield return Call(ForEachRmapSpteLockless(head, Age));
                 if (testOnly && young)
                 {
                     if (leaked) if (Tracing) _m.Log($"test_young returns young with rmap 0x{head:x} still locked");
                     self.Ret = 1;
                     yield break;
                 }
-                yield return KvmRmapUnlockReadonly(head, rmapVal);
+                yield return Call(KvmRmapUnlockReadonly(head, rmapVal));
             }
         }
         self.Ret = young ? 1UL : 0;

@@ -10,29 +10,29 @@ public sealed partial class Kvm
     /// </summary>
     internal Co DirtyLogEnable(int id)
     {
-        yield return SlotsLock();
+        yield return Call(SlotsLock());
         ulong old = SlotOf(CurrentMemslots, id);
         if (old != 0 && (_mem.Read(old + SFlags * 8) & KvmMemLogDirtyPages) == 0)
         {
             _check.OnWriteProtectStart(id);
             ulong slot = CopyMemslot(old, _mem.Read(old + SFlags * 8) | KvmMemLogDirtyPages);
             _mem.Write(slot + SDirtyBitmap * 8, _mem.Alloc((SlotPages + 63) / 64, ObjDirtyBitmap, $"slot {id} dirty bitmap"));
-            yield return KvmSwapActiveMemslots(CopyMemslots(CurrentMemslots, id, slot));
-            yield return KvmMmuSlotRemoveWriteAccess(slot);
+            yield return Call(KvmSwapActiveMemslots(CopyMemslots(CurrentMemslots, id, slot)));
+            yield return Call(KvmMmuSlotRemoveWriteAccess(slot));
             yield return null;
             _mem.Free(old);
             _check.OnWriteProtectDone(id);
             if (Tracing) _m.Log($"dirty logging enabled on memslot {id}");
         }
-        yield return SlotsUnlock();
+        yield return Call(SlotsUnlock());
     }
 
     private Co KvmMmuSlotRemoveWriteAccess(ulong slot)
     {
         ulong baseGfn = _mem.Read(slot + SBaseGfn * 8), npages = _mem.Read(slot + SNpages * 8);
-        yield return WriteLockMmu();
-        yield return WalkSlotRmaps(slot, head => RmapWriteProtect(head, ptProtect: false), baseGfn, baseGfn + npages - 1,
-            canYield: true, flushOnYield: false, flush: false);
+        yield return Call(WriteLockMmu());
+        yield return Call(WalkSlotRmaps(slot, head => RmapWriteProtect(head, ptProtect: false), baseGfn, baseGfn + npages - 1,
+            canYield: true, flushOnYield: false, flush: false));
         yield return null;
         WriteUnlockMmu();
         yield return null;
@@ -47,14 +47,14 @@ public sealed partial class Kvm
     /// </summary>
     internal Co DirtyLogGet(int id)
     {
-        yield return SlotsLock();
+        yield return Call(SlotsLock());
         ulong slot = SlotOf(CurrentMemslots, id);
         if (slot != 0 && (_mem.Read(slot + SFlags * 8) & KvmMemLogDirtyPages) != 0)
         {
             _check.OnWriteProtectStart(id);
             ulong bitmap = _mem.Read(slot + SDirtyBitmap * 8), baseGfn = _mem.Read(slot + SBaseGfn * 8);
             bool flush = false;
-            yield return WriteLockMmu();
+            yield return Call(WriteLockMmu());
             for (int w = 0; w < (SlotPages + 63) / 64; w++)
             {
                 yield return null;
@@ -63,7 +63,7 @@ public sealed partial class Kvm
                 {
                     if ((mask & (1UL << bit)) == 0) continue;
                     ulong gfn = baseGfn + (ulong)(w * 64 + bit);
-                    yield return RmapWriteProtect(GfnToRmap(slot, gfn, 1), ptProtect: false);
+                    yield return Call(RmapWriteProtect(GfnToRmap(slot, gfn, 1), ptProtect: false));
                 }
                 if (mask == 0) continue;
                 flush = true;
@@ -78,7 +78,7 @@ public sealed partial class Kvm
             }
             _check.OnWriteProtectDone(id);
         }
-        yield return SlotsUnlock();
+        yield return Call(SlotsUnlock());
     }
 
     /// <summary>rmap_write_protect() → spte_write_protect() on each SPTE. Ret = flush needed.</summary>
@@ -95,7 +95,7 @@ public sealed partial class Kvm
             flush |= MmuSpteUpdate(sptep, newSpte);
             self.Ret = 0;
         }
-        yield return ForEachRmapSpte(head, Protect, "rmap_write_protect");
+        yield return Call(ForEachRmapSpte(head, Protect, "rmap_write_protect"));
         self.Ret = flush ? 1UL : 0;
     }
 }

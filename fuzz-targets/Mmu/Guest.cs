@@ -15,7 +15,7 @@ public sealed partial class Kvm
             yield return null;
             if (TryHardwareAccess(Vcpus[vcpu], alias, gfn, write)) yield break;
             if (attempt == 1) break;
-            yield return KvmMmuPageFault(Vcpus[vcpu], alias, gfn, write);
+            yield return Call(KvmMmuPageFault(Vcpus[vcpu], alias, gfn, write));
             if (self.Ret != RetPfFixed) yield break;
         }
     }

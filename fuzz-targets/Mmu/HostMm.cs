@@ -13,7 +13,7 @@ public sealed partial class Kvm
     /// <summary>mprotect(PROT_READ) (<paramref name="readOnly"/>) or back to PROT_READ|PROT_WRITE: change_protection() inside the invalidate bracket.</summary>
     internal Co Mprotect(ulong hvaStart, ulong hvaEnd, bool readOnly)
     {
-        yield return InvalidateRangeStart(hvaStart, hvaEnd);
+        yield return Call(InvalidateRangeStart(hvaStart, hvaEnd));
         for (ulong hva = hvaStart; hva < hvaEnd; hva++)
         {
             ulong ptep = HostPteAddr(hva);
@@ -25,13 +25,13 @@ public sealed partial class Kvm
             _mem.Write(ptep, newPte);
         }
         if (Tracing) _m.Log($"mprotect({(readOnly ? "PROT_READ" : "PROT_READ|PROT_WRITE")}) hva [0x{hvaStart:x}, 0x{hvaEnd:x})");
-        yield return InvalidateRangeEnd(hvaStart, hvaEnd);
+        yield return Call(InvalidateRangeEnd(hvaStart, hvaEnd));
     }
 
     /// <summary>madvise(MADV_DONTNEED): zap_page_range() inside the invalidate bracket; the pages are freed.</summary>
     internal Co MadviseDontneed(ulong hvaStart, ulong hvaEnd)
     {
-        yield return InvalidateRangeStart(hvaStart, hvaEnd);
+        yield return Call(InvalidateRangeStart(hvaStart, hvaEnd));
         for (ulong hva = hvaStart; hva < hvaEnd; hva++)
         {
             ulong ptep = HostPteAddr(hva);
@@ -41,14 +41,14 @@ public sealed partial class Kvm
             if ((pte & HostPte.Present) != 0) Pfns[(int)HostPte.Pfn(pte)] |= PfnState.Freed;
         }
         if (Tracing) _m.Log($"madvise(MADV_DONTNEED) hva [0x{hvaStart:x}, 0x{hvaEnd:x})");
-        yield return InvalidateRangeEnd(hvaStart, hvaEnd);
+        yield return Call(InvalidateRangeEnd(hvaStart, hvaEnd));
     }
 
     /// <summary>mmu_notifier clear_young / test_young (kvm_age_gfn / kvm_test_age_gfn). Ret = young.</summary>
     internal Co Age(ulong hvaStart, ulong hvaEnd, bool testOnly)
     {
         var self = Self;
-        yield return KvmHandleHvaRange(hvaStart, hvaEnd, testOnly ? HvaHandler.TestYoung : HvaHandler.ClearYoung);
+        yield return Call(KvmHandleHvaRange(hvaStart, hvaEnd, testOnly ? HvaHandler.TestYoung : HvaHandler.ClearYoung));
         if (Tracing) _m.Log($"{(testOnly ? "test_young" : "clear_young")} hva [0x{hvaStart:x}, 0x{hvaEnd:x}) -> {(self.Ret != 0 ? "young" : "old")}");
     }
 }

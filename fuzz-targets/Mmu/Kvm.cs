@@ -60,6 +60,9 @@ public sealed partial class Kvm
     internal Checker Check => _check;
     internal RwLock MmuLock => _mmuLock;
     internal Actor Self => _m.Current!;
+
+    /// <summary>Calls <paramref name="callee"/> from the running actor: <c>yield return Call(callee)</c>.</summary>
+    internal object? Call(Co callee) => _m.Call(callee);
     internal bool Tracing => _m.Trace.Enabled;
 
     internal ulong MmuLockAddr => _kvm + KMmuLock * 8;
@@ -181,7 +184,7 @@ public sealed partial class Kvm
 
     internal Co WriteLockMmu()
     {
-        yield return _mmuLock.WriteLock(Self);
+        yield return Call(_mmuLock.WriteLock(Self));
         if (Tracing) _m.Log("mmu_lock acquired for write");
         _check.OnMmuWriteLocked();
     }
@@ -203,7 +206,7 @@ public sealed partial class Kvm
         _mmuLock.WriteUnlock(Self);
         _m.Event(2);
         _m.Log("cond_resched: dropped mmu_lock");
-        yield return WriteLockMmu();
+        yield return Call(WriteLockMmu());
         _m.Log("cond_resched: retook mmu_lock");
     }
 

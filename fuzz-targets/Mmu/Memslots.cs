@@ -66,7 +66,7 @@ public sealed partial class Kvm
         _mem.Write(MemslotsAddr, newSlots);
         _check.OnMemslotsSwapped();
         _m.Event(8);
-        yield return SynchronizeSrcu();
+        yield return Call(SynchronizeSrcu());
         yield return null;
         _mem.Write(GenerationAddr, (gen & ~KvmMemslotGenUpdateInProgress) + 2);
         _mem.Free(old);
@@ -75,14 +75,14 @@ public sealed partial class Kvm
     /// <summary>KVM_SET_USER_MEMORY_REGION creating slot <paramref name="id"/> (KVM_MR_CREATE).</summary>
     internal Co MemslotCreate(int id)
     {
-        yield return SlotsLock();
+        yield return Call(SlotsLock());
         if (SlotOf(CurrentMemslots, id) == 0)
         {
             ulong slot = AllocMemslot(id);
-            yield return KvmSwapActiveMemslots(CopyMemslots(CurrentMemslots, id, slot));
+            yield return Call(KvmSwapActiveMemslots(CopyMemslots(CurrentMemslots, id, slot)));
             if (Tracing) _m.Log($"memslot {id} created");
         }
-        yield return SlotsUnlock();
+        yield return Call(SlotsUnlock());
     }
 
     /// <summary>
@@ -91,14 +91,14 @@ public sealed partial class Kvm
     /// </summary>
     internal Co MemslotDelete(int id)
     {
-        yield return SlotsLock();
+        yield return Call(SlotsLock());
         ulong old = SlotOf(CurrentMemslots, id);
         if (old != 0)
         {
             ulong invalid = CopyMemslot(old, _mem.Read(old + SFlags * 8) | KvmMemslotInvalid);
-            yield return KvmSwapActiveMemslots(CopyMemslots(CurrentMemslots, id, invalid));
-            yield return KvmMmuZapMemslot(old);
-            yield return KvmSwapActiveMemslots(CopyMemslots(CurrentMemslots, id, 0));
+            yield return Call(KvmSwapActiveMemslots(CopyMemslots(CurrentMemslots, id, invalid)));
+            yield return Call(KvmMmuZapMemslot(old));
+            yield return Call(KvmSwapActiveMemslots(CopyMemslots(CurrentMemslots, id, 0)));
             yield return null;
             _mem.Free(_mem.Read(old + SRmap4K * 8));
             _mem.Free(_mem.Read(old + SRmap2M * 8));
@@ -109,7 +109,7 @@ public sealed partial class Kvm
             _check.OnMemslotDeleted(id);
             if (Tracing) _m.Log($"memslot {id} deleted");
         }
-        yield return SlotsUnlock();
+        yield return Call(SlotsUnlock());
     }
 
     /// <summary>kvm_mmu_zap_memslot(): kvm_unmap_gfn_range() over the whole slot, may block, then flush.</summary>
@@ -117,8 +117,8 @@ public sealed partial class Kvm
     {
         var self = Self;
         ulong baseGfn = _mem.Read(slot + SBaseGfn * 8), npages = _mem.Read(slot + SNpages * 8);
-        yield return WriteLockMmu();
-        yield return KvmUnmapGfnRange(slot, baseGfn, baseGfn + npages, mayBlock: true);
+        yield return Call(WriteLockMmu());
+        yield return Call(KvmUnmapGfnRange(slot, baseGfn, baseGfn + npages, mayBlock: true));
         if (self.Ret != 0)
         {
             yield return null;

@@ -153,7 +153,7 @@ public sealed class MmuRunner : IFuzzTarget
                 self.Operation = Describe(op, i);
                 _machine.Log($"begin {self.Operation}");
             }
-            yield return Execute(op, t);
+            yield return _machine.Call(Execute(op, t));
             if (_machine.Trace.Enabled) _machine.Log($"end   {self.Operation}");
         }
     }

@@ -12,14 +12,14 @@ public sealed partial class Kvm
         yield return null;
         _mem.FetchAdd(MnActiveAddr, 1);
         if (Tracing) _m.Log($"invalidate_range_start hva [0x{hvaStart:x}, 0x{hvaEnd:x})");
-        yield return KvmHandleHvaRange(hvaStart, hvaEnd, HvaHandler.Unmap);
+        yield return Call(KvmHandleHvaRange(hvaStart, hvaEnd, HvaHandler.Unmap));
         _check.OnInvalidateRangeStartReturned(hvaStart, hvaEnd);
     }
 
     /// <summary>kvm_mmu_notifier_invalidate_range_end().</summary>
     internal Co InvalidateRangeEnd(ulong hvaStart, ulong hvaEnd)
     {
-        yield return KvmHandleHvaRange(hvaStart, hvaEnd, HvaHandler.InvalidateEnd);
+        yield return Call(KvmHandleHvaRange(hvaStart, hvaEnd, HvaHandler.InvalidateEnd));
         yield return null;
         ulong before = _mem.FetchAdd(MnActiveAddr, -1);
         if (before == 0)
@@ -54,22 +54,22 @@ public sealed partial class Kvm
                 found = true;
                 if (!lockless)
                 {
-                    yield return WriteLockMmu();
-                    if (handler == HvaHandler.Unmap) yield return KvmMmuInvalidateBegin();
-                    if (handler == HvaHandler.InvalidateEnd) { yield return KvmMmuInvalidateEnd(); break; }
+                    yield return Call(WriteLockMmu());
+                    if (handler == HvaHandler.Unmap) yield return Call(KvmMmuInvalidateBegin());
+                    if (handler == HvaHandler.InvalidateEnd) { yield return Call(KvmMmuInvalidateEnd()); break; }
                 }
             }
             switch (handler)
             {
                 case HvaHandler.Unmap:
-                    yield return KvmMmuInvalidateRangeAdd(gfnStart, gfnEnd);
-                    yield return KvmUnmapGfnRange(slot, gfnStart, gfnEnd, mayBlock: true);
+                    yield return Call(KvmMmuInvalidateRangeAdd(gfnStart, gfnEnd));
+                    yield return Call(KvmUnmapGfnRange(slot, gfnStart, gfnEnd, mayBlock: true));
                     break;
                 case HvaHandler.ClearYoung:
-                    yield return KvmRmapAgeGfnRange(slot, gfnStart, gfnEnd, testOnly: false);
+                    yield return Call(KvmRmapAgeGfnRange(slot, gfnStart, gfnEnd, testOnly: false));
                     break;
                 case HvaHandler.TestYoung:
-                    yield return KvmRmapAgeGfnRange(slot, gfnStart, gfnEnd, testOnly: true);
+                    yield return Call(KvmRmapAgeGfnRange(slot, gfnStart, gfnEnd, testOnly: true));
                     break;
             }
             ret |= self.Ret != 0;

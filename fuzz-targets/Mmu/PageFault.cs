@@ -25,7 +25,7 @@ public sealed partial class Kvm
         {
             yield return null;
             int idx = SrcuReadLock();
-            yield return DirectPageFault(new KvmPageFault { Gfn = gfn, Alias = alias, Write = write });
+            yield return Call(DirectPageFault(new KvmPageFault { Gfn = gfn, Alias = alias, Write = write }));
             r = self.Ret;
             yield return null;
             SrcuReadUnlock(idx);
@@ -56,12 +56,12 @@ public sealed partial class Kvm
         if (MmuInvalidateRetryGfnUnsafe(fault.MmuSeq, fault.Gfn)) { self.Ret = RetPfRetry; yield break; }
 
         ulong hva = _mem.Read(fault.Slot + SUserspaceAddr * 8) + (fault.Gfn - _mem.Read(fault.Slot + SBaseGfn * 8));
-        yield return HvaToPfn(hva, fault.Write);
+        yield return Call(HvaToPfn(hva, fault.Write));
         if (self.Ret == 0) { self.Ret = RetPfEfault; yield break; }
         fault.Pfn = self.Ret & ~(1UL << 63);
         fault.MapWritable = (self.Ret >> 63) != 0;
 
-        yield return WriteLockMmu();
+        yield return Call(WriteLockMmu());
         if (!_bugs.StaleFault && IsPageFaultStale(fault))
         {
             _m.Event(5, fault.Gfn);
@@ -71,7 +71,7 @@ public sealed partial class Kvm
             self.Ret = RetPfRetry;
             yield break;
         }
-        yield return MmuSetSpte(fault);
+        yield return Call(MmuSetSpte(fault));
         yield return null;
         WriteUnlockMmu();
         self.Ret = RetPfFixed;
@@ -138,7 +138,7 @@ public sealed partial class Kvm
         {
             if (Spte.ToPfn(old) != fault.Pfn)
             {
-                yield return DropSpte(sptep);
+                yield return Call(DropSpte(sptep));
                 flush = true;
                 old = 0;
             }
@@ -147,7 +147,7 @@ public sealed partial class Kvm
         ulong logging = _mem.Read(fault.Slot + SFlags * 8) & KvmMemLogDirtyPages;
         ulong spte = MakeSpte(fault);
         if (Spte.IsWritable(spte) && logging != 0)
-            yield return MarkPageDirtyInSlot(fault.Slot, fault.Gfn);
+            yield return Call(MarkPageDirtyInSlot(fault.Slot, fault.Gfn));
         yield return null;
         _check.OnFaultInstall(fault, sptep, spte);
         if (!Spte.IsShadowPresent(old)) MmuSpteSet(sptep, spte);
@@ -159,7 +159,7 @@ public sealed partial class Kvm
         }
         if (!wasRmapped)
         {
-            yield return PteListAdd(sptep, GfnToRmap(fault.Slot, fault.Gfn, 1));
+            yield return Call(PteListAdd(sptep, GfnToRmap(fault.Slot, fault.Gfn, 1)));
         }
     }
 

@@ -36,15 +36,15 @@ public sealed class PteListHarness
     private Co Body(IEnumerable<(bool Add, int Spte)> ops, List<int> counts)
     {
         var self = _machine.Current!;
-        yield return _kvm.WriteLockMmu();
+        yield return _kvm.Call(_kvm.WriteLockMmu());
         foreach (var (add, spte) in ops)
         {
             if (add)
             {
-                yield return _kvm.PteListAdd(SptePointer(spte), _head);
+                yield return _kvm.Call(_kvm.PteListAdd(SptePointer(spte), _head));
                 counts.Add((int)self.Ret);
             }
-            else yield return _kvm.PteListRemove(SptePointer(spte), _head);
+            else yield return _kvm.Call(_kvm.PteListRemove(SptePointer(spte), _head));
         }
         yield return null;
         _kvm.MmuLock.WriteUnlock(self);

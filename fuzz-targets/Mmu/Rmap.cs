@@ -87,7 +87,7 @@ public sealed partial class Kvm
     internal Co PteListAdd(ulong spte, ulong head)
     {
         var self = Self;
-        yield return KvmRmapLock(head);
+        yield return Call(KvmRmapLock(head));
         ulong oldVal = self.Ret, newVal;
         ulong count = 0;
         if (oldVal == 0)
@@ -168,7 +168,7 @@ public sealed partial class Kvm
     internal Co PteListRemove(ulong spte, ulong head)
     {
         var self = Self;
-        yield return KvmRmapLock(head);
+        yield return Call(KvmRmapLock(head));
         ulong rmapVal = self.Ret;
         if (rmapVal == 0)
             throw Inv.Violation(Inv.RmapContents, "pte_list_remove", $"removing SPTE 0x{spte:x} from empty rmap 0x{head:x}", Dump());
@@ -190,7 +190,7 @@ public sealed partial class Kvm
                 {
                     yield return null;
                     if (_mem.Read(DescSpte(desc, i)) != spte) continue;
-                    yield return PteListDescRemoveEntry(rmapVal, desc, i);
+                    yield return Call(PteListDescRemoveEntry(rmapVal, desc, i));
                     rmapVal = self.Ret;
                     found = true;
                     break;
@@ -210,7 +210,7 @@ public sealed partial class Kvm
     internal Co KvmZapAllRmapSptes(ulong head)
     {
         var self = Self;
-        yield return KvmRmapLock(head);
+        yield return Call(KvmRmapLock(head));
         ulong rmapVal = self.Ret;
         if (rmapVal == 0)
         {
@@ -296,7 +296,7 @@ public sealed partial class Kvm
                 throw Inv.Violation(Inv.RmapContents, site,
                     $"BUG: for_each_rmap_spte() found non-present SPTE 0x{sptep:x} ({Spte.Describe(spte)}) in rmap 0x{head:x}", Dump());
             self.Ret = 0;
-            yield return body(sptep, spte);
+            yield return Call(body(sptep, spte));
             if (self.Ret != 0) yield break;
             yield return null;
             sptep = RmapGetNext(iter);
@@ -317,7 +317,7 @@ public sealed partial class Kvm
             if (Spte.IsShadowPresent(spte))
             {
                 self.Ret = 0;
-                yield return body(sptep, spte);
+                yield return Call(body(sptep, spte));
                 if (self.Ret != 0) yield break;
             }
             yield return null;

@@ -70,7 +70,7 @@ public sealed partial class Kvm
     {
         yield return null;
         ulong old = MmuSpteClearTrackBits(sptep);
-        if (Spte.IsShadowPresent(old)) yield return RmapRemove(sptep);
+        if (Spte.IsShadowPresent(old)) yield return Call(RmapRemove(sptep));
     }
 
     /// <summary>rmap_remove(): find the rmap from the shadow page's gfn and role, then pte_list_remove().</summary>
@@ -81,7 +81,7 @@ public sealed partial class Kvm
         ulong slot = GfnToMemslot(CurrentMemslots, gfn);
         if (slot == 0)
             throw Inv.Violation(Inv.RmapCoverage, "rmap_remove", $"SPTE 0x{sptep:x} maps gfn 0x{gfn:x}, which no memslot covers", Dump());
-        yield return PteListRemove(sptep, GfnToRmap(slot, gfn, level));
+        yield return Call(PteListRemove(sptep, GfnToRmap(slot, gfn, level)));
     }
 }
 

@@ -20,7 +20,7 @@ public sealed partial class Kvm
             {
                 // One rmap is processed whole, however long it is; the bound applies between rmaps.
                 _check.OnZapStep();
-                yield return fn(head);
+                yield return Call(fn(head));
                 flush |= self.Ret != 0;
                 if (!canYield) continue;
                 if (NeedResched || _mmuLock.Contended)
@@ -31,7 +31,7 @@ public sealed partial class Kvm
                         FlushRemoteTlbs();
                         flush = false;
                     }
-                    yield return CondReschedRwlockWrite();
+                    yield return Call(CondReschedRwlockWrite());
                 }
             }
         }
@@ -42,7 +42,7 @@ public sealed partial class Kvm
     internal Co KvmUnmapGfnRange(ulong slot, ulong start, ulong end, bool mayBlock)
     {
         _check.BeginMayBlockZap(mayBlock);
-        yield return WalkSlotRmaps(slot, head => KvmZapAllRmapSptes(head), start, end - 1, mayBlock, flushOnYield: true, flush: false);
+        yield return Call(WalkSlotRmaps(slot, head => KvmZapAllRmapSptes(head), start, end - 1, mayBlock, flushOnYield: true, flush: false));
         _check.EndMayBlockZap();
     }
 
@@ -53,7 +53,7 @@ public sealed partial class Kvm
     internal Co ZapShadowPage(int alias, int slotId)
     {
         ulong sptep0 = SpteAddr(alias, SlotBaseGfn(slotId), create: false);
-        yield return WriteLockMmu();
+        yield return Call(WriteLockMmu());
         bool zapped = false;
         if (sptep0 != 0)
         {
@@ -62,7 +62,7 @@ public sealed partial class Kvm
                 ulong sptep = sptep0 + (ulong)i * 8;
                 yield return null;
                 if (!Spte.IsShadowPresent(_mem.Read(sptep))) continue;
-                yield return DropSpte(sptep);
+                yield return Call(DropSpte(sptep));
                 zapped = true;
             }
         }
