@@ -233,7 +233,7 @@ public static class Instrumenter
     /// skip a method that is one straight-line block (no branch, switch or handler): its entry is
     /// implied by the calling block, so its probe adds a hit on every call and no information; and in a
     /// state machine's MoveNext, put the entry probe where the body starts (state 0) instead of on the
-    /// dispatch every resumption runs
+    /// dispatch every resumption runs; and leave out the blocks the others imply (<see cref="Dominance"/>)
     /// </param>
     /// <returns>null when the method gets no probes (its body is left as it was)</returns>
     private static Plan? PlanMethod(MethodDefinition method, bool prune)
@@ -266,12 +266,17 @@ public static class Instrumenter
         }
         if (prune)
         {
+            var leaders = points.ToList();
+            var keep = new List<Instruction> { body.Instructions[0] };
             points.ExceptWith(ResumePoints(method));
             if (BodyStart(method) is { } start && !IsTarget(body, body.Instructions[0]))
             {
                 points.Remove(body.Instructions[0]);
                 points.Add(start);
+                leaders.Add(start);
+                keep.Add(start);
             }
+            points.ExceptWith(Dominance.Implied(body, leaders, keep));
         }
         var ordered = points.Select(PrefixStart).Distinct().OrderBy(p => offsets[p]).ToList();
         return new Plan(method, ordered, new MethodProbes(token, ordered.Count, Edges(ordered)));

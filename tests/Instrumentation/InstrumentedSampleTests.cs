@@ -163,6 +163,28 @@ public class InstrumentedSampleTests(SampleFixture sample) : IClassFixture<Sampl
         Assert.NotEqual(Probes.Cells(first), Probes.Cells(other));
     }
 
+    /// <summary>
+    /// With --prune, the probes the control flow implies are gone, and paths are still told apart
+    /// (Nested, straight-line code only, has no probes left at all).
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(DifferentPaths))]
+    public void Pruned_probes_still_give_different_paths_different_maps(string method, int a, int b)
+    {
+        if (method == "Nested") return;
+        string pruned = Path.Combine(sample.Scratch($"pruned-paths-{method}"), "pruned.dll");
+        Assert.Equal(0, Fuzz.Coordinator.Commands.InstrumentCommand.Run(sample.Original, pruned, [], [], new StringWriter(), new StringWriter(), prune: true));
+        using var instrumented = new IsolatedAssembly(pruned);
+        var m = instrumented.Method(Samples, method);
+        IsolatedAssembly.Outcome(m, a);
+        IsolatedAssembly.Outcome(m, b);
+        var first = instrumented.Coverage(() => IsolatedAssembly.Outcome(m, a));
+        var second = instrumented.Coverage(() => IsolatedAssembly.Outcome(m, a));
+        var other = instrumented.Coverage(() => IsolatedAssembly.Outcome(m, b));
+        Assert.Equal(first, second);
+        Assert.NotEqual(first, other);
+    }
+
     [Fact]
     public void Ids_are_stable_across_instrumentations_of_the_same_input()
     {
