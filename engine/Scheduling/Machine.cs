@@ -167,7 +167,8 @@ public sealed class Machine
             }
             last = actor.Id;
             actor.Wait = WaitKind.None;
-            Current = actor;
+            // Storing a reference costs a GC write barrier; most steps keep the same actor.
+            if (!ReferenceEquals(Current, actor)) Current = actor;
             Memory.SetAccessor(actor.Id, actor.Role);
             Step++;
             actor.Steps++;
