@@ -158,10 +158,11 @@ public sealed class SimMemory
         int key = _accessKey;
         if (key != 0)
         {
-            // Most accesses follow one by the same actor: only a change of actor goes out of line.
+            // Most accesses follow one by the same actor: only a change of actor on a conflicting
+            // pair (access kinds 1 write, 2 RMW) goes out of line.
             int me = key | (access << 16), last = cell.LastAccess;
             cell.LastAccess = me;
-            if (((last ^ me) & 0xff) != 0 && last != 0) Interleave(w, id, last, me);
+            if (((last ^ me) & 0xff) != 0 && ((last | me) & (3 << 16)) != 0 && last != 0) Interleave(w, id, last, me);
         }
         return ref cell;
     }
@@ -177,8 +178,9 @@ public sealed class SimMemory
     }
 
     /// <summary>
-    /// Two different actors touched the same word back to back: a feature of (their roles, the access
-    /// kinds, the object kind, and the word within small objects, e.g. a field of struct kvm).
+    /// Two different actors touched the same word back to back, at least one of them writing (two
+    /// reads in a row order nothing): a feature of (their roles, the access kinds, the object kind,
+    /// and the word within small objects, e.g. a field of struct kvm).
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void Interleave(int w, int id, int last, int me)
