@@ -169,7 +169,8 @@ public sealed class Machine
             actor.Wait = WaitKind.None;
             // Storing a reference costs a GC write barrier; most steps keep the same actor.
             if (!ReferenceEquals(Current, actor)) Current = actor;
-            Memory.SetAccessor(actor.Id, actor.Role);
+            // One actor alone never interleaves with another: its accesses need no bookkeeping.
+            if (_count > 1) Memory.SetAccessor(actor.Id, actor.Role);
             Step++;
             actor.Steps++;
             EventHash = (EventHash ^ (uint)(actor.Id + 1)) * 0x100000001b3UL;
