@@ -12,7 +12,11 @@ public sealed record InstrumentOptions
     /// <summary>Same forms as <see cref="Include"/>; wins over it.</summary>
     public IReadOnlyList<string> Exclude { get; init; } = [];
 
-    /// <summary>Leave out methods that are a single straight-line block (their entry probe only repeats the caller's).</summary>
+    /// <summary>
+    /// Leave out the probes that carry nothing of their own: methods that are one straight-line block,
+    /// blocks the control flow implies (<see cref="Dominance"/>), and a state machine's resume points;
+    /// its entry probe goes where its first call lands.
+    /// </summary>
     public bool Prune { get; init; }
 
     /// <summary>Where to copy the input (and its .pdb) before instrumenting it; nothing is copied when it is already instrumented.</summary>

@@ -15,8 +15,7 @@ public enum WaitKind : byte { None, WhileEquals, UntilEquals }
 public sealed class Actor
 {
     // A struct element: storing into an array of an interface type costs a type check per call.
-    // Frames are held as the non-generic IEnumerator (where MoveNext is declared): a test for it is a
-    // plain interface check, where a test for the covariant IEnumerator<object?> takes the slow cast path.
+    // Frames are held as the non-generic IEnumerator, where MoveNext is declared.
     private struct Frame { public System.Collections.IEnumerator Body; }
 
     private Frame[] _stack = new Frame[8];
