@@ -31,22 +31,20 @@ public sealed class ClusterFaultTests(ClusterFixture cluster, ITestOutputHelper 
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
     private readonly string _farm = "k" + Guid.NewGuid().ToString("n")[..12];
     private readonly string _root = Path.Combine(Path.GetTempPath(), "fuzz-cluster-" + Guid.NewGuid().ToString("n"));
-    private readonly List<IAsyncDisposable> _cleanup = new();
+    private readonly Teardown _teardown = new();
     private readonly ConcurrentQueue<string> _log = new();
     private readonly Stopwatch _clock = Stopwatch.StartNew();
 
     public Task InitializeAsync()
     {
-        Directory.CreateDirectory(_root);
+        _teardown.Dir(_root);
         return Task.CompletedTask;
     }
 
     public async Task DisposeAsync()
     {
-        for (int i = _cleanup.Count - 1; i >= 0; i--)
-            try { await _cleanup[i].DisposeAsync(); } catch (ObjectDisposedException) { }
+        await _teardown.DisposeAsync();
         foreach (var l in _log) log.WriteLine(l);
-        try { Directory.Delete(_root, true); } catch (IOException) { }
     }
 
     private void Say(string line) => _log.Enqueue($"{_clock.Elapsed.TotalSeconds,6:F1}s {line}");
@@ -57,7 +55,7 @@ public sealed class ClusterFaultTests(ClusterFixture cluster, ITestOutputHelper 
         {
             ConnectionName = ConnectionNames.Of(role, _farm, name), ShuffleNodes = false, Log = l => Say($"{name}: {l}"),
         });
-        _cleanup.Add(t);
+        _teardown.Add(t);
         return t;
     }
 
@@ -105,13 +103,13 @@ public sealed class ClusterFaultTests(ClusterFixture cluster, ITestOutputHelper 
         var coordinatorLink = Transport(ConnectionNames.Coordinator, "c1");
         var coordinator = new CoordinatorNode(new CoordinatorOptions("c1", work, "mmu", []) { WorkerTimeout = TimeSpan.FromSeconds(60), StatsInterval = null }, factory, coordinatorLink);
         coordinator.Log += l => Say($"c1: {l}");
-        _cleanup.Add(coordinator);
+        _teardown.Add(coordinator);
         await coordinator.StartAsync(default);
 
         var workerLink = Transport(ConnectionNames.Worker, "w1");
         var worker = new WorkerNode(new WorkerOptions("w1", 1, new FuzzOptions("mmu", ScheduleStrategyKind.Coverage, 11, [])) { JournalPath = journal }, factory, workerLink);
         worker.Log += l => Say($"w1: {l}");
-        _cleanup.Add(worker);
+        _teardown.Add(worker);
         await worker.StartAsync(default);
         worker.StartLoops();
 

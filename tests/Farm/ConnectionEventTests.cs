@@ -26,28 +26,26 @@ public sealed class ConnectionEventTests(BrokerFixture broker, ITestOutputHelper
     private static readonly TimeSpan HeartbeatTimeout = TimeSpan.FromSeconds(60);
     private readonly string _farm = "e" + Guid.NewGuid().ToString("n")[..12];
     private readonly string _dir = Path.Combine(Path.GetTempPath(), "fuzz-conn-events-" + Guid.NewGuid().ToString("n"));
-    private readonly List<IAsyncDisposable> _cleanup = new();
+    private readonly Teardown _teardown = new();
     private readonly ConcurrentQueue<string> _log = new();
 
     public Task InitializeAsync()
     {
-        Directory.CreateDirectory(_dir);
+        _teardown.Dir(_dir);
         return Task.CompletedTask;
     }
 
     public async Task DisposeAsync()
     {
-        for (int i = _cleanup.Count - 1; i >= 0; i--)
-            try { await _cleanup[i].DisposeAsync(); } catch (ObjectDisposedException) { }
+        await _teardown.DisposeAsync();
         foreach (var l in _log) log.WriteLine(l);
         await broker.DeleteFarmAsync(_farm);
-        try { Directory.Delete(_dir, true); } catch (IOException) { }
     }
 
     private async Task<RabbitMqTransport> Connect(string? connectionName, string? farm = null)
     {
         var t = new RabbitMqTransport(broker.Url, farm ?? _farm, new RabbitMqOptions { ConnectionName = connectionName, Log = _log.Enqueue });
-        _cleanup.Add(t);
+        _teardown.Add(t);
         await t.ConnectAsync(default);
         return t;
     }
@@ -56,7 +54,7 @@ public sealed class ConnectionEventTests(BrokerFixture broker, ITestOutputHelper
     {
         var node = new CoordinatorNode(new CoordinatorOptions("c1", _dir, "mmu", []) { WorkerTimeout = HeartbeatTimeout, StatsInterval = null }, new TargetFactory(), transport);
         node.Log += l => _log.Enqueue($"{DateTime.UtcNow:HH:mm:ss.fff} {l}");
-        _cleanup.Add(node);
+        _teardown.Add(node);
         await node.StartAsync(default);
         return node;
     }
@@ -64,7 +62,7 @@ public sealed class ConnectionEventTests(BrokerFixture broker, ITestOutputHelper
     private async Task<WorkerNode> StartWorker(string name, RabbitMqTransport transport)
     {
         var node = new WorkerNode(new WorkerOptions(name, 1, new FuzzOptions("mmu", ScheduleStrategyKind.Coverage, 3, [])), new TargetFactory(), transport);
-        _cleanup.Add(node);
+        _teardown.Add(node);
         await node.StartAsync(default);
         node.StartLoops();
         return node;

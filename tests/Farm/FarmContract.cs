@@ -18,42 +18,28 @@ namespace Fuzz.Tests.Farm;
 public abstract class FarmContract : IAsyncLifetime
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
-    private readonly List<IAsyncDisposable> _cleanup = new();
-    private readonly List<string> _dirs = new();
+    private readonly Teardown _teardown = new();
     protected readonly TargetFactory Factory = new();
 
     protected abstract Task<ITransport> OpenAsync();
 
     public virtual Task InitializeAsync() => Task.CompletedTask;
 
-    public virtual async Task DisposeAsync()
-    {
-        for (int i = _cleanup.Count - 1; i >= 0; i--)
-            try { await _cleanup[i].DisposeAsync(); } catch (ObjectDisposedException) { }
-        foreach (var d in _dirs)
-            try { Directory.Delete(d, true); } catch (IOException) { }
-    }
+    public virtual async Task DisposeAsync() => await _teardown.DisposeAsync();
 
     protected async Task<ITransport> Connect()
     {
         var t = await OpenAsync();
         await t.ConnectAsync(default);
-        _cleanup.Add(t);
-        return t;
+        return _teardown.Add(t);
     }
 
-    protected string TempDir()
-    {
-        string d = Path.Combine(Path.GetTempPath(), "fuzz-farm-" + Guid.NewGuid().ToString("n"));
-        Directory.CreateDirectory(d);
-        _dirs.Add(d);
-        return d;
-    }
+    protected string TempDir() => _teardown.TempDir("fuzz-farm-");
 
     protected async Task<CoordinatorNode> StartCoordinator(string name, string workDir, string[]? bugs = null, ITransport? transport = null)
     {
         var node = new CoordinatorNode(new CoordinatorOptions(name, workDir, "mmu", bugs ?? []) { MinimizeBudget = TimeSpan.FromSeconds(5) }, Factory, transport ?? await Connect());
-        _cleanup.Add(node);
+        _teardown.Add(node);
         await node.StartAsync(default);
         return node;
     }
@@ -61,7 +47,7 @@ public abstract class FarmContract : IAsyncLifetime
     protected async Task<WorkerNode> StartWorker(string name, int jobs = 1, string[]? bugs = null, bool loops = true)
     {
         var node = new WorkerNode(new WorkerOptions(name, jobs, new FuzzOptions("mmu", ScheduleStrategyKind.Coverage, 7, bugs ?? [])), Factory, await Connect());
-        _cleanup.Add(node);
+        _teardown.Add(node);
         await node.StartAsync(default);
         if (loops) node.StartLoops();
         return node;

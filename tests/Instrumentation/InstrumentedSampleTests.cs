@@ -150,13 +150,7 @@ public class InstrumentedSampleTests(SampleFixture sample) : IClassFixture<Sampl
     [MemberData(nameof(DifferentPaths))]
     public void Different_paths_give_different_maps_and_the_same_input_the_same_map(string method, int a, int b)
     {
-        using var instrumented = new IsolatedAssembly(sample.Instrumented);
-        var m = instrumented.Method(Samples, method);
-        IsolatedAssembly.Outcome(m, a);
-        IsolatedAssembly.Outcome(m, b);
-        var first = instrumented.Coverage(() => IsolatedAssembly.Outcome(m, a));
-        var second = instrumented.Coverage(() => IsolatedAssembly.Outcome(m, a));
-        var other = instrumented.Coverage(() => IsolatedAssembly.Outcome(m, b));
+        var (first, second, other) = Maps(sample.Instrumented, method, a, b);
         Assert.NotEmpty(Probes.Cells(first));
         Assert.NotEmpty(Probes.Cells(other));
         Assert.Equal(first, second);
@@ -172,17 +166,21 @@ public class InstrumentedSampleTests(SampleFixture sample) : IClassFixture<Sampl
     public void Pruned_probes_still_give_different_paths_different_maps(string method, int a, int b)
     {
         if (method == "Nested") return;
-        string pruned = Path.Combine(sample.Scratch($"pruned-paths-{method}"), "pruned.dll");
-        Assert.Equal(0, Fuzz.Coordinator.Commands.InstrumentCommand.Run(sample.Original, pruned, [], [], new StringWriter(), new StringWriter(), prune: true));
-        using var instrumented = new IsolatedAssembly(pruned);
+        var (first, second, other) = Maps(sample.Pruned, method, a, b);
+        Assert.Equal(first, second);
+        Assert.NotEqual(first, other);
+    }
+
+    /// <summary>The maps of <paramref name="a"/>, of <paramref name="a"/> again and of <paramref name="b"/>, each call warmed up first.</summary>
+    private static (byte[] First, byte[] Second, byte[] Other) Maps(string assembly, string method, int a, int b)
+    {
+        using var instrumented = new IsolatedAssembly(assembly);
         var m = instrumented.Method(Samples, method);
         IsolatedAssembly.Outcome(m, a);
         IsolatedAssembly.Outcome(m, b);
-        var first = instrumented.Coverage(() => IsolatedAssembly.Outcome(m, a));
-        var second = instrumented.Coverage(() => IsolatedAssembly.Outcome(m, a));
-        var other = instrumented.Coverage(() => IsolatedAssembly.Outcome(m, b));
-        Assert.Equal(first, second);
-        Assert.NotEqual(first, other);
+        return (instrumented.Coverage(() => IsolatedAssembly.Outcome(m, a)),
+            instrumented.Coverage(() => IsolatedAssembly.Outcome(m, a)),
+            instrumented.Coverage(() => IsolatedAssembly.Outcome(m, b)));
     }
 
     [Fact]

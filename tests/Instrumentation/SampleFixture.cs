@@ -2,7 +2,7 @@ using Fuzz.Instrumentation;
 
 namespace Fuzz.Tests.Instrumentation;
 
-/// <summary>The sample assembly as built, and instrumented twice from the same input, in a temporary directory.</summary>
+/// <summary>The sample assembly as built, instrumented twice from the same input and once with --prune, in a temporary directory.</summary>
 public sealed class SampleFixture : IDisposable
 {
     public const string SamplesType = "Fuzz.InstrumentationSample.Samples";
@@ -21,11 +21,14 @@ public sealed class SampleFixture : IDisposable
         Result = Instrumenter.Instrument(Original, Instrumented, new InstrumentOptions());
         Again = Path.Combine(_dir.FullName, "again", FileName);
         Instrumenter.Instrument(Original, Again, new InstrumentOptions());
+        Pruned = Path.Combine(_dir.FullName, "pruned", FileName);
+        Instrumenter.Instrument(Original, Pruned, new InstrumentOptions { Prune = true });
     }
 
     public string Original { get; }
     public string Instrumented { get; }
     public string Again { get; }
+    public string Pruned { get; }
     public InstrumentResult Result { get; }
 
     public string Scratch(string name)
