@@ -41,25 +41,26 @@ public sealed class RwLock
     /// <summary>True when another actor is spinning on the lock (rwlock_needbreak).</summary>
     public bool Contended => _machine.WaitersOn(Addr) > 0;
 
-    public Co WriteLock(Actor self)
+    /// <summary>
+    /// One pass of write_lock()'s spin, each after a scheduling point:
+    /// <c>yield return null; while (!l.TryWriteLock(self)) yield return null;</c>.
+    /// When the lock is held the actor blocks until the word changes.
+    /// </summary>
+    public bool TryWriteLock(Actor self)
     {
         var mem = _machine.Memory;
-        yield return null;
-        while (true)
+        ulong v = mem.Read(Addr);
+        if (v != 0)
         {
-            ulong v = mem.Read(Addr);
-            if (v == 0)
-            {
-                mem.Write(Addr, Writer);
-                WriteHolder = self.Id;
-                AcquiredAtStep = _machine.Step;
-                AcquiredAtOwnStep = self.Steps;
-                if (_lastReleaser >= 0 && _lastReleaser != self.Id) _machine.Event(1, Addr, _lastReleaser);
-                yield break;
-            }
             self.WaitWhileEquals(Addr, v);
-            yield return null;
+            return false;
         }
+        mem.Write(Addr, Writer);
+        WriteHolder = self.Id;
+        AcquiredAtStep = _machine.Step;
+        AcquiredAtOwnStep = self.Steps;
+        if (_lastReleaser >= 0 && _lastReleaser != self.Id) _machine.Event(1, Addr, _lastReleaser);
+        return true;
     }
 
     /// <summary>Releases a write hold; the caller has passed a scheduling point.</summary>
@@ -70,21 +71,18 @@ public sealed class RwLock
         _lastReleaser = self.Id;
     }
 
-    public Co ReadLock(Actor self)
+    /// <summary>One pass of read_lock()'s spin, used as <see cref="TryWriteLock"/> is.</summary>
+    public bool TryReadLock(Actor self)
     {
         var mem = _machine.Memory;
-        yield return null;
-        while (true)
+        ulong v = mem.Read(Addr);
+        if ((v & Writer) != 0)
         {
-            ulong v = mem.Read(Addr);
-            if ((v & Writer) == 0)
-            {
-                mem.Write(Addr, v + Reader);
-                yield break;
-            }
             self.WaitWhileEquals(Addr, v);
-            yield return null;
+            return false;
         }
+        mem.Write(Addr, v + Reader);
+        return true;
     }
 
     public void ReadUnlock() => _machine.Memory.FetchAdd(Addr, -(long)Reader);

@@ -76,8 +76,9 @@ public sealed partial class Kvm
             for (ulong gfn = start; gfn < end; gfn += (ulong)step)
             {
                 head = GfnToRmap(slot, gfn, level);
-                yield return Call(KvmRmapLockReadonly(head));
-                rmapVal = self.Ret;
+                var lk = new RmapLock(head, readOnly: true);
+                while (!KvmRmapLockStep(ref lk)) yield return null;
+                rmapVal = lk.Value;
                 // The lock was elided because the rmap was empty: there is nothing this walker may
                 // walk. Re-reading the head could find entries it holds no lock over.
                 if (rmapVal == 0 && !_bugs.LocklessRereadEmpty) { }

@@ -30,7 +30,8 @@ public sealed partial class Kvm
     private Co KvmMmuSlotRemoveWriteAccess(ulong slot)
     {
         ulong baseGfn = _mem.Read(slot + SBaseGfn * 8), npages = _mem.Read(slot + SNpages * 8);
-        yield return Call(WriteLockMmu());
+        yield return null;
+        while (!TryWriteLockMmu()) yield return null;
         yield return Call(WalkSlotRmaps(slot, head => RmapWriteProtect(head, ptProtect: false), baseGfn, baseGfn + npages - 1,
             canYield: true, flushOnYield: false, flush: false));
         yield return null;
@@ -54,7 +55,8 @@ public sealed partial class Kvm
             _check.OnWriteProtectStart(id);
             ulong bitmap = _mem.Read(slot + SDirtyBitmap * 8), baseGfn = _mem.Read(slot + SBaseGfn * 8);
             bool flush = false;
-            yield return Call(WriteLockMmu());
+            yield return null;
+            while (!TryWriteLockMmu()) yield return null;
             for (int w = 0; w < (SlotPages + 63) / 64; w++)
             {
                 yield return null;

@@ -182,11 +182,16 @@ public sealed partial class Kvm
 
     // ---- mmu_lock with the checks that hang off it ----
 
-    internal Co WriteLockMmu()
+    /// <summary>
+    /// write_lock(&amp;kvm->mmu_lock), one pass of its spin after a scheduling point:
+    /// <c>yield return null; while (!TryWriteLockMmu()) yield return null;</c>
+    /// </summary>
+    internal bool TryWriteLockMmu()
     {
-        yield return Call(_mmuLock.WriteLock(Self));
+        if (!_mmuLock.TryWriteLock(Self)) return false;
         if (Tracing) _m.Log("mmu_lock acquired for write");
         _check.OnMmuWriteLocked();
+        return true;
     }
 
     /// <summary>write_unlock(&amp;kvm->mmu_lock); the caller has passed a scheduling point.</summary>
@@ -206,7 +211,8 @@ public sealed partial class Kvm
         _mmuLock.WriteUnlock(Self);
         _m.Event(2);
         _m.Log("cond_resched: dropped mmu_lock");
-        yield return Call(WriteLockMmu());
+        yield return null;
+        while (!TryWriteLockMmu()) yield return null;
         _m.Log("cond_resched: retook mmu_lock");
     }
 

@@ -117,7 +117,8 @@ public sealed partial class Kvm
     {
         var self = Self;
         ulong baseGfn = _mem.Read(slot + SBaseGfn * 8), npages = _mem.Read(slot + SNpages * 8);
-        yield return Call(WriteLockMmu());
+        yield return null;
+        while (!TryWriteLockMmu()) yield return null;
         yield return Call(KvmUnmapGfnRange(slot, baseGfn, baseGfn + npages, mayBlock: true));
         if (self.Ret != 0)
         {

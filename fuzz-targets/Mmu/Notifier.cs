@@ -54,7 +54,8 @@ public sealed partial class Kvm
                 found = true;
                 if (!lockless)
                 {
-                    yield return Call(WriteLockMmu());
+                    yield return null;
+                    while (!TryWriteLockMmu()) yield return null;
                     if (handler == HvaHandler.Unmap) yield return Call(KvmMmuInvalidateBegin());
                     if (handler == HvaHandler.InvalidateEnd) { yield return Call(KvmMmuInvalidateEnd()); break; }
                 }

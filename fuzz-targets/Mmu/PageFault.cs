@@ -61,7 +61,8 @@ public sealed partial class Kvm
         fault.Pfn = self.Ret & ~(1UL << 63);
         fault.MapWritable = (self.Ret >> 63) != 0;
 
-        yield return Call(WriteLockMmu());
+        yield return null;
+        while (!TryWriteLockMmu()) yield return null;
         if (!_bugs.StaleFault && IsPageFaultStale(fault))
         {
             _m.Event(5, fault.Gfn);

@@ -36,7 +36,8 @@ public sealed class PteListHarness
     private Co Body(IEnumerable<(bool Add, int Spte)> ops, List<int> counts)
     {
         var self = _machine.Current!;
-        yield return _kvm.Call(_kvm.WriteLockMmu());
+        yield return null;
+        while (!_kvm.TryWriteLockMmu()) yield return null;
         foreach (var (add, spte) in ops)
         {
             if (add)

@@ -8,6 +8,20 @@ internal static class PteListDesc
     public const int Words = Sptes + PteListExt;
 }
 
+/// <summary>
+/// Where a __kvm_rmap_lock() spin is: kvm_rmap_lock() for writers with mmu_lock held for write,
+/// kvm_rmap_lock_readonly() for lockless walkers, which may not change the chain.
+/// </summary>
+internal struct RmapLock(ulong head, bool readOnly)
+{
+    public enum Pass : byte { Start, Read, Cmpxchg }
+
+    public readonly ulong Head = head;
+    public readonly bool ReadOnly = readOnly;
+    public Pass Next;
+    public ulong Value;
+}
+
 /// <summary>struct rmap_iterator: the descriptor being walked (0 for a single-SPTE rmap) and the position in it.</summary>
 internal sealed class RmapIterator
 {
@@ -24,46 +38,50 @@ public sealed partial class Kvm
     private static ulong DescSpte(ulong desc, int i) => desc + (ulong)(PteListDesc.Sptes + i) * 8;
 
     /// <summary>
-    /// __kvm_rmap_lock(): elided (returns 0) for an empty rmap; otherwise spin while LOCKED, re-read
-    /// after the pause, re-check for empty, and cmpxchg LOCKED in. Result (without LOCKED) in Ret.
+    /// __kvm_rmap_lock(), one pass of its spin per call, each after a scheduling point:
+    /// <c>var lk = new RmapLock(head, readOnly); while (!KvmRmapLockStep(ref lk)) yield return null;</c>.
+    /// Elided (Value = 0) for an empty rmap; otherwise spins while LOCKED, re-reads after the pause,
+    /// re-checks for empty, and cmpxchgs LOCKED in. Value = the rmap without LOCKED.
     /// </summary>
-    private Co RmapLockCommon(ulong head, bool readOnly)
+    private bool KvmRmapLockStep(ref RmapLock lk)
     {
-        var self = Self;
-        yield return null;
-        ulong old = _mem.Read(head);
-        while (true)
+        ulong old;
+        switch (lk.Next)
         {
-            if (old == 0) break;
-            while ((old & KvmRmapLocked) != 0)
-            {
-                _m.Event(4, head);
-                if (Tracing) _m.Log($"spins on LOCKED rmap 0x{head:x}");
-                self.WaitWhileEquals(head, old);
-                yield return null;
-                old = _mem.Read(head);
-            }
-            // Recheck for an empty rmap, it may have been purged by the task that held the lock.
-            if (old == 0) break;
-            yield return null;
-            ulong found = _mem.CompareExchange(head, old, old | KvmRmapLocked);
-            if (found == old)
-            {
-                _check.OnRmapLocked(head, old, readOnly);
-                if (Tracing) _m.Log($"rmap 0x{head:x} locked{(readOnly ? " read-only" : "")} (value 0x{old:x})");
+            case RmapLock.Pass.Start:
+                lk.Next = RmapLock.Pass.Read;
+                return false;
+            case RmapLock.Pass.Read:
+                old = _mem.Read(lk.Head);
                 break;
-            }
-            old = found;
+            default:
+                old = _mem.CompareExchange(lk.Head, lk.Value, lk.Value | KvmRmapLocked);
+                if (old == lk.Value)
+                {
+                    _check.OnRmapLocked(lk.Head, old, lk.ReadOnly);
+                    if (Tracing) _m.Log($"rmap 0x{lk.Head:x} locked{(lk.ReadOnly ? " read-only" : "")} (value 0x{old:x})");
+                    return true;
+                }
+                break;
         }
-        if (old == 0 && Tracing) _m.Log($"rmap 0x{head:x} empty: lock elided{(readOnly ? " (read-only)" : "")}");
-        self.Ret = old;
+        lk.Value = old;
+        // Also the recheck after spinning: the rmap may have been purged by the task that held the lock.
+        if (old == 0)
+        {
+            if (Tracing) _m.Log($"rmap 0x{lk.Head:x} empty: lock elided{(lk.ReadOnly ? " (read-only)" : "")}");
+            return true;
+        }
+        if ((old & KvmRmapLocked) != 0)
+        {
+            _m.Event(4, lk.Head);
+            if (Tracing) _m.Log($"spins on LOCKED rmap 0x{lk.Head:x}");
+            Self.WaitWhileEquals(lk.Head, old);
+            lk.Next = RmapLock.Pass.Read;
+            return false;
+        }
+        lk.Next = RmapLock.Pass.Cmpxchg;
+        return false;
     }
-
-    /// <summary>kvm_rmap_lock(): writers, with mmu_lock held for write.</summary>
-    internal Co KvmRmapLock(ulong head) => RmapLockCommon(head, readOnly: false);
-
-    /// <summary>kvm_rmap_lock_readonly(): lockless walkers; may not change the chain.</summary>
-    internal Co KvmRmapLockReadonly(ulong head) => RmapLockCommon(head, readOnly: true);
 
     /// <summary>kvm_rmap_unlock(): a release store of the new value; the caller has passed a scheduling point.</summary>
     internal void KvmRmapUnlock(ulong head, ulong newVal)
@@ -87,8 +105,9 @@ public sealed partial class Kvm
     internal Co PteListAdd(ulong spte, ulong head)
     {
         var self = Self;
-        yield return Call(KvmRmapLock(head));
-        ulong oldVal = self.Ret, newVal;
+        var lk = new RmapLock(head, readOnly: false);
+        while (!KvmRmapLockStep(ref lk)) yield return null;
+        ulong oldVal = lk.Value, newVal;
         ulong count = 0;
         if (oldVal == 0)
         {
@@ -168,8 +187,9 @@ public sealed partial class Kvm
     internal Co PteListRemove(ulong spte, ulong head)
     {
         var self = Self;
-        yield return Call(KvmRmapLock(head));
-        ulong rmapVal = self.Ret;
+        var lk = new RmapLock(head, readOnly: false);
+        while (!KvmRmapLockStep(ref lk)) yield return null;
+        ulong rmapVal = lk.Value;
         if (rmapVal == 0)
             throw Inv.Violation(Inv.RmapContents, "pte_list_remove", $"removing SPTE 0x{spte:x} from empty rmap 0x{head:x}", Dump());
         if ((rmapVal & KvmRmapMany) == 0)
@@ -210,8 +230,9 @@ public sealed partial class Kvm
     internal Co KvmZapAllRmapSptes(ulong head)
     {
         var self = Self;
-        yield return Call(KvmRmapLock(head));
-        ulong rmapVal = self.Ret;
+        var lk = new RmapLock(head, readOnly: false);
+        while (!KvmRmapLockStep(ref lk)) yield return null;
+        ulong rmapVal = lk.Value;
         if (rmapVal == 0)
         {
             self.Ret = 0;

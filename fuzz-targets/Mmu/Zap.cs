@@ -53,7 +53,8 @@ public sealed partial class Kvm
     internal Co ZapShadowPage(int alias, int slotId)
     {
         ulong sptep0 = SpteAddr(alias, SlotBaseGfn(slotId), create: false);
-        yield return Call(WriteLockMmu());
+        yield return null;
+        while (!TryWriteLockMmu()) yield return null;
         bool zapped = false;
         if (sptep0 != 0)
         {
