@@ -31,11 +31,12 @@ public sealed partial class Kvm
             }
             self.Ret = 0;
         }
+        Func<ulong, ulong, Co> age = Age;
         for (int level = 1; level <= Levels && !(testOnly && young); level++)
         {
             ulong first = GfnToRmap(slot, start, level), last = GfnToRmap(slot, end - 1, level);
             for (ulong head = first; head <= last && !(testOnly && young); head += 8)
-                yield return Call(ForEachRmapSpte(head, Age, "kvm_rmap_age_gfn_range"));
+                yield return Call(ForEachRmapSpte(head, age, "kvm_rmap_age_gfn_range"));
         }
         self.Ret = young ? 1UL : 0;
     }
@@ -70,6 +71,7 @@ public sealed partial class Kvm
             young = true;
             self.Ret = 0;
         }
+        Func<ulong, ulong, Co> age = Age;
         for (int level = 1; level <= Levels; level++)
         {
             int step = 1 << ((level - 1) * 9);
@@ -82,8 +84,8 @@ public sealed partial class Kvm
                 // The lock was elided because the rmap was empty: there is nothing this walker may
                 // walk. Re-reading the head could find entries it holds no lock over.
                 if (rmapVal == 0 && !_bugs.LocklessRereadEmpty) { }
-                else if (_bugs.LockedWalkerLockless) yield return Call(ForEachRmapSpte(head, Age, "kvm_rmap_age_gfn_range_lockless"));
-                else yield return Call(ForEachRmapSpteLockless(head, Age));
+                else if (_bugs.LockedWalkerLockless) yield return Call(ForEachRmapSpte(head, age, "kvm_rmap_age_gfn_range_lockless"));
+                else yield return Call(ForEachRmapSpteLockless(head, age));
                 if (testOnly && young)
                 {
                     if (leaked) if (Tracing) _m.Log($"test_young returns young with rmap 0x{head:x} still locked");

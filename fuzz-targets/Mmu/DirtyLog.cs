@@ -32,7 +32,7 @@ public sealed partial class Kvm
         ulong baseGfn = _mem.Read(slot + SBaseGfn * 8), npages = _mem.Read(slot + SNpages * 8);
         yield return null;
         while (!TryWriteLockMmu()) yield return null;
-        yield return Call(WalkSlotRmaps(slot, head => RmapWriteProtect(head, ptProtect: false), baseGfn, baseGfn + npages - 1,
+        yield return Call(WalkSlotRmaps(slot, _rmapWriteProtect, baseGfn, baseGfn + npages - 1,
             canYield: true, flushOnYield: false, flush: false));
         yield return null;
         WriteUnlockMmu();

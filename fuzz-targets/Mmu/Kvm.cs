@@ -51,7 +51,12 @@ public sealed partial class Kvm
         _bugs = bugs;
         _check = new Checker(this);
         for (int i = 0; i < MaxVcpus; i++) Vcpus[i] = new Vcpu(i);
+        _zapAllRmapSptes = KvmZapAllRmapSptes;
+        _rmapWriteProtect = head => RmapWriteProtect(head, ptProtect: false);
     }
+
+    // The rmap walkers' bodies, made once: a method group or lambda over `this` is a new delegate each time.
+    private readonly Func<ulong, Co> _zapAllRmapSptes, _rmapWriteProtect;
 
     public bool AdEnabled { get; private set; }
     public int ReschedQuantum { get; private set; } = 32;

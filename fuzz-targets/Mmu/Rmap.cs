@@ -23,7 +23,7 @@ internal struct RmapLock(ulong head, bool readOnly)
 }
 
 /// <summary>struct rmap_iterator: the descriptor being walked (0 for a single-SPTE rmap) and the position in it.</summary>
-internal sealed class RmapIterator
+internal struct RmapIterator
 {
     public ulong Desc;
     public int Pos;
@@ -269,7 +269,7 @@ public sealed partial class Kvm
     }
 
     /// <summary>rmap_get_first(): one step; reads the rmap value (ignoring LOCKED) and the first entry.</summary>
-    internal ulong RmapGetFirst(ulong head, RmapIterator iter)
+    internal ulong RmapGetFirst(ulong head, ref RmapIterator iter)
     {
         ulong rmapVal = _mem.Read(head) & ~KvmRmapLocked;   // kvm_rmap_get()
         if (rmapVal == 0) return 0;
@@ -284,7 +284,7 @@ public sealed partial class Kvm
     }
 
     /// <summary>rmap_get_next(): one step.</summary>
-    internal ulong RmapGetNext(RmapIterator iter)
+    internal ulong RmapGetNext(ref RmapIterator iter)
     {
         if (iter.Desc == 0) return 0;
         if (iter.Pos < PteListDesc.PteListExt - 1)
@@ -307,9 +307,9 @@ public sealed partial class Kvm
     internal Co ForEachRmapSpte(ulong head, Func<ulong, ulong, Co> body, string site)
     {
         var self = Self;
-        var iter = new RmapIterator();
+        var iter = default(RmapIterator);
         yield return null;
-        for (ulong sptep = RmapGetFirst(head, iter); sptep != 0;)
+        for (ulong sptep = RmapGetFirst(head, ref iter); sptep != 0;)
         {
             yield return null;
             ulong spte = _mem.Read(sptep);
@@ -320,7 +320,7 @@ public sealed partial class Kvm
             yield return Call(body(sptep, spte));
             if (self.Ret != 0) yield break;
             yield return null;
-            sptep = RmapGetNext(iter);
+            sptep = RmapGetNext(ref iter);
         }
         self.Ret = 0;
     }
@@ -329,9 +329,9 @@ public sealed partial class Kvm
     internal Co ForEachRmapSpteLockless(ulong head, Func<ulong, ulong, Co> body)
     {
         var self = Self;
-        var iter = new RmapIterator();
+        var iter = default(RmapIterator);
         yield return null;
-        for (ulong sptep = RmapGetFirst(head, iter); sptep != 0;)
+        for (ulong sptep = RmapGetFirst(head, ref iter); sptep != 0;)
         {
             yield return null;
             ulong spte = _mem.Read(sptep);                   // mmu_spte_get_lockless()
@@ -342,7 +342,7 @@ public sealed partial class Kvm
                 if (self.Ret != 0) yield break;
             }
             yield return null;
-            sptep = RmapGetNext(iter);
+            sptep = RmapGetNext(ref iter);
         }
         self.Ret = 0;
     }

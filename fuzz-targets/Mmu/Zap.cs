@@ -42,7 +42,7 @@ public sealed partial class Kvm
     internal Co KvmUnmapGfnRange(ulong slot, ulong start, ulong end, bool mayBlock)
     {
         _check.BeginMayBlockZap(mayBlock);
-        yield return Call(WalkSlotRmaps(slot, head => KvmZapAllRmapSptes(head), start, end - 1, mayBlock, flushOnYield: true, flush: false));
+        yield return Call(WalkSlotRmaps(slot, _zapAllRmapSptes, start, end - 1, mayBlock, flushOnYield: true, flush: false));
         _check.EndMayBlockZap();
     }
 
