@@ -39,6 +39,20 @@ public sealed class SimMemory
 
     internal void ClearAccessor() => _accessKey = 0;
 
+    /// <summary>
+    /// Stops the interleaving bookkeeping until <see cref="ResumeTracking"/> with the value returned:
+    /// for an observer, such as an invariant checker, that reads through the model's own helpers.
+    /// Its reads are not the running actor's and must not stand between two actors' accesses.
+    /// </summary>
+    public int PauseTracking()
+    {
+        int key = _accessKey;
+        _accessKey = 0;
+        return key;
+    }
+
+    public void ResumeTracking(int key) => _accessKey = key;
+
     public SimMemory(RuntimeInvariants invariants) => _invariants = invariants;
 
     public readonly record struct ObjectInfo(int FirstWord, int Words, int Kind, bool Alive, string? Label);
@@ -158,11 +172,12 @@ public sealed class SimMemory
         int key = _accessKey;
         if (key != 0)
         {
-            // Most accesses follow one by the same actor: only a change of actor on a conflicting
-            // pair (access kinds 1 write, 2 RMW) goes out of line.
+            // Only a change of actor on a conflicting pair (access kinds 1 write, 2 RMW) goes out of
+            // line. The three tests are combined without short-circuiting: whether the last access
+            // was another actor's is a coin toss, and one mispredicted branch costs more than the tests.
             int me = key | (access << 16), last = cell.LastAccess;
             cell.LastAccess = me;
-            if (((last ^ me) & 0xff) != 0 && ((last | me) & (3 << 16)) != 0 && last != 0) Interleave(w, id, last, me);
+            if ((((last ^ me) & 0xff) != 0) & (((last | me) & (3 << 16)) != 0) & (last != 0)) Interleave(w, id, last, me);
         }
         return ref cell;
     }

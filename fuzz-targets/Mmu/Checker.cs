@@ -182,7 +182,9 @@ internal sealed class Checker
         {
             ulong spte = Mem.Peek(sptep);
             if (!Spte.IsShadowPresent(spte)) continue;
+            int key = Mem.PauseTracking();
             ulong hva = Kvm.HvaBase + _kvm.SpteInfo(sptep).Gfn;
+            Mem.ResumeTracking(key);
             if (hva >= hvaStart && hva < hvaEnd)
                 throw Fail(Inv.InvalidationCompleteness, "kvm_mmu_notifier_invalidate_range_start",
                     $"SPTE 0x{sptep:x} still maps hva 0x{hva:x} after invalidate_range_start: {Spte.Describe(spte)}");
@@ -246,6 +248,13 @@ internal sealed class Checker
     {
         if (!_rmapsChanged) return;
         _rmapsChanged = false;
+        int key = Mem.PauseTracking();
+        try { CheckAllRmaps(where); }
+        finally { Mem.ResumeTracking(key); }
+    }
+
+    private void CheckAllRmaps(string where)
+    {
         _seen.Clear();
         ulong slots = Mem.Peek(_kvm.MemslotsAddr);
         for (int id = 0; id < Kvm.MaxSlots; id++)
