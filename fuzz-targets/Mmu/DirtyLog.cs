@@ -10,13 +10,14 @@ public sealed partial class Kvm
     /// </summary>
     internal Co DirtyLogEnable(int id)
     {
-        yield return Call(SlotsLock());
+        yield return null;
+        while (!TrySlotsLock()) yield return null;
         ulong old = SlotOf(CurrentMemslots, id);
         if (old != 0 && (_mem.Read(old + SFlags * 8) & KvmMemLogDirtyPages) == 0)
         {
             _check.OnWriteProtectStart(id);
             ulong slot = CopyMemslot(old, _mem.Read(old + SFlags * 8) | KvmMemLogDirtyPages);
-            _mem.Write(slot + SDirtyBitmap * 8, _mem.Alloc((SlotPages + 63) / 64, ObjDirtyBitmap, $"slot {id} dirty bitmap"));
+            _mem.Write(slot + SDirtyBitmap * 8, _mem.Alloc((SlotPages + 63) / 64, ObjDirtyBitmap, Labels.DirtyBitmap[id]));
             yield return Call(KvmSwapActiveMemslots(CopyMemslots(CurrentMemslots, id, slot)));
             yield return Call(KvmMmuSlotRemoveWriteAccess(slot));
             yield return null;
@@ -24,7 +25,8 @@ public sealed partial class Kvm
             _check.OnWriteProtectDone(id);
             if (Tracing) _m.Log($"dirty logging enabled on memslot {id}");
         }
-        yield return Call(SlotsUnlock());
+        yield return null;
+        SlotsUnlock();
     }
 
     private Co KvmMmuSlotRemoveWriteAccess(ulong slot)
@@ -48,7 +50,8 @@ public sealed partial class Kvm
     /// </summary>
     internal Co DirtyLogGet(int id)
     {
-        yield return Call(SlotsLock());
+        yield return null;
+        while (!TrySlotsLock()) yield return null;
         ulong slot = SlotOf(CurrentMemslots, id);
         if (slot != 0 && (_mem.Read(slot + SFlags * 8) & KvmMemLogDirtyPages) != 0)
         {
@@ -80,7 +83,8 @@ public sealed partial class Kvm
             }
             _check.OnWriteProtectDone(id);
         }
-        yield return Call(SlotsUnlock());
+        yield return null;
+        SlotsUnlock();
     }
 
     /// <summary>rmap_write_protect() → spte_write_protect() on each SPTE. Ret = flush needed.</summary>

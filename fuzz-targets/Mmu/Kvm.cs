@@ -246,6 +246,7 @@ internal static class Labels
     public static readonly string[] Memslot = Enumerable.Range(0, Kvm.MaxSlots).Select(id => $"memslot {id}").ToArray();
     public static readonly string[] Rmap4K = Enumerable.Range(0, Kvm.MaxSlots).Select(id => $"slot {id} rmap 4K").ToArray();
     public static readonly string[] Rmap2M = Enumerable.Range(0, Kvm.MaxSlots).Select(id => $"slot {id} rmap 2M").ToArray();
+    public static readonly string[] DirtyBitmap = Enumerable.Range(0, Kvm.MaxSlots).Select(id => $"slot {id} dirty bitmap").ToArray();
 
     /// <summary>By alias * MaxSlots + 2M region, as Kvm keys its shadow pages.</summary>
     public static readonly string[] ShadowPage = Enumerable.Range(0, Kvm.Aliases * Kvm.MaxSlots)

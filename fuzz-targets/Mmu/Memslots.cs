@@ -4,29 +4,25 @@ public sealed partial class Kvm
 {
     private const ulong KvmMemslotGenUpdateInProgress = 1UL << 63;
 
-    /// <summary>mutex_lock(&amp;kvm->slots_lock): memslot ioctls are serialised.</summary>
-    private Co SlotsLock()
+    /// <summary>
+    /// mutex_lock(&amp;kvm->slots_lock), one attempt after a scheduling point (memslot ioctls are serialised):
+    /// <c>yield return null; while (!TrySlotsLock()) yield return null;</c>
+    /// </summary>
+    private bool TrySlotsLock()
     {
         var self = Self;
-        yield return null;
-        while (true)
+        ulong v = _mem.Read(SlotsLockAddr);
+        if (v != 0)
         {
-            ulong v = _mem.Read(SlotsLockAddr);
-            if (v == 0)
-            {
-                _mem.Write(SlotsLockAddr, (ulong)self.Id + 1);
-                yield break;
-            }
             self.WaitWhileEquals(SlotsLockAddr, v);
-            yield return null;
+            return false;
         }
+        _mem.Write(SlotsLockAddr, (ulong)self.Id + 1);
+        return true;
     }
 
-    private Co SlotsUnlock()
-    {
-        yield return null;
-        _mem.Write(SlotsLockAddr, 0);
-    }
+    /// <summary>mutex_unlock(&amp;kvm->slots_lock); the caller has passed a scheduling point.</summary>
+    private void SlotsUnlock() => _mem.Write(SlotsLockAddr, 0);
 
     private ulong SlotOf(ulong slots, int id) => _mem.Read(slots + (ulong)(1 + id) * 8);
 
@@ -75,14 +71,16 @@ public sealed partial class Kvm
     /// <summary>KVM_SET_USER_MEMORY_REGION creating slot <paramref name="id"/> (KVM_MR_CREATE).</summary>
     internal Co MemslotCreate(int id)
     {
-        yield return Call(SlotsLock());
+        yield return null;
+        while (!TrySlotsLock()) yield return null;
         if (SlotOf(CurrentMemslots, id) == 0)
         {
             ulong slot = AllocMemslot(id);
             yield return Call(KvmSwapActiveMemslots(CopyMemslots(CurrentMemslots, id, slot)));
             if (Tracing) _m.Log($"memslot {id} created");
         }
-        yield return Call(SlotsUnlock());
+        yield return null;
+        SlotsUnlock();
     }
 
     /// <summary>
@@ -91,7 +89,8 @@ public sealed partial class Kvm
     /// </summary>
     internal Co MemslotDelete(int id)
     {
-        yield return Call(SlotsLock());
+        yield return null;
+        while (!TrySlotsLock()) yield return null;
         ulong old = SlotOf(CurrentMemslots, id);
         if (old != 0)
         {
@@ -109,7 +108,8 @@ public sealed partial class Kvm
             _check.OnMemslotDeleted(id);
             if (Tracing) _m.Log($"memslot {id} deleted");
         }
-        yield return Call(SlotsUnlock());
+        yield return null;
+        SlotsUnlock();
     }
 
     /// <summary>kvm_mmu_zap_memslot(): kvm_unmap_gfn_range() over the whole slot, may block, then flush.</summary>

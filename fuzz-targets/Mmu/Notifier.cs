@@ -56,14 +56,19 @@ public sealed partial class Kvm
                 {
                     yield return null;
                     while (!TryWriteLockMmu()) yield return null;
-                    if (handler == HvaHandler.Unmap) yield return Call(KvmMmuInvalidateBegin());
+                    if (handler == HvaHandler.Unmap)
+                    {
+                        yield return null;
+                        KvmMmuInvalidateBegin();
+                    }
                     if (handler == HvaHandler.InvalidateEnd) { yield return Call(KvmMmuInvalidateEnd()); break; }
                 }
             }
             switch (handler)
             {
                 case HvaHandler.Unmap:
-                    yield return Call(KvmMmuInvalidateRangeAdd(gfnStart, gfnEnd));
+                    yield return null;
+                    KvmMmuInvalidateRangeAdd(gfnStart, gfnEnd);
                     yield return Call(KvmUnmapGfnRange(slot, gfnStart, gfnEnd, mayBlock: true));
                     break;
                 case HvaHandler.ClearYoung:
@@ -90,10 +95,9 @@ public sealed partial class Kvm
         self.Ret = ret ? 1UL : 0;
     }
 
-    /// <summary>kvm_mmu_invalidate_begin(): with mmu_lock held for write.</summary>
-    private Co KvmMmuInvalidateBegin()
+    /// <summary>kvm_mmu_invalidate_begin(): with mmu_lock held for write; the caller has passed a scheduling point.</summary>
+    private void KvmMmuInvalidateBegin()
     {
-        yield return null;
         ulong n = _mem.Read(InProgressAddr) + 1;
         _mem.Write(InProgressAddr, n);
         if (n == 1)
@@ -104,10 +108,9 @@ public sealed partial class Kvm
         _m.Event(6, n);
     }
 
-    /// <summary>kvm_mmu_invalidate_range_add().</summary>
-    private Co KvmMmuInvalidateRangeAdd(ulong start, ulong end)
+    /// <summary>kvm_mmu_invalidate_range_add(); the caller has passed a scheduling point.</summary>
+    private void KvmMmuInvalidateRangeAdd(ulong start, ulong end)
     {
-        yield return null;
         if (_mem.Read(InProgressAddr) == 0)
             throw Inv.Violation(Inv.InvalidationCounters, "kvm_mmu_invalidate_range_add", "range added with no invalidation in progress", Dump());
         ulong s = _mem.Read(RangeStartAddr), e = _mem.Read(RangeEndAddr);

@@ -50,6 +50,6 @@ public class CoroutineShapeTests
         }
         Assert.Empty(bad);
         Assert.True(yields > 0, "no coroutine found");
-        if (path != typeof(Machine).Assembly.Location) Assert.True(calls >= 50, $"{calls} calls");
+        if (path != typeof(Machine).Assembly.Location) Assert.True(calls > 0, "no call through Call() found");
     }
 }
