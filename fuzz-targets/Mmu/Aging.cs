@@ -11,32 +11,39 @@ public sealed partial class Kvm
     {
         var self = Self;
         bool young = false;
-        Co Age(ulong sptep, ulong spte)
-        {
-            if (!Spte.IsAccessed(spte)) { self.Ret = 0; yield break; }
-            young = true;
-            if (testOnly) { self.Ret = 1; yield break; }
-            yield return null;
-            if (Spte.AdEnabled(spte))
-            {
-                ulong old = _mem.FetchAnd(sptep, ~Spte.Accessed);
-                _check.OnSpteWrite(sptep, old, old & ~Spte.Accessed, SpteWriter.Age);
-            }
-            else
-            {
-                // Capture the dirty status of the page, so that it doesn't get lost when the SPTE is marked for access tracking.
-                if (Spte.IsWritable(spte)) SetPfnDirty(Spte.ToPfn(spte));
-                ulong old = _mem.Exchange(sptep, Spte.MarkForAccessTrack(spte));   // mmu_spte_update_no_track()
-                _check.OnSpteWrite(sptep, old, Spte.MarkForAccessTrack(spte), SpteWriter.Age);
-            }
-            self.Ret = 0;
-        }
-        Func<ulong, ulong, Co> age = Age;
         for (int level = 1; level <= Levels && !(testOnly && young); level++)
         {
             ulong first = GfnToRmap(slot, start, level), last = GfnToRmap(slot, end - 1, level);
             for (ulong head = first; head <= last && !(testOnly && young); head += 8)
-                yield return Call(ForEachRmapSpte(head, age, "kvm_rmap_age_gfn_range"));
+            {
+                var iter = default(RmapIterator);
+                yield return null;
+                for (ulong sptep = RmapGetFirst(head, ref iter); sptep != 0;)   // for_each_rmap_spte()
+                {
+                    yield return null;
+                    ulong spte = ReadRmapSpte(head, sptep, "kvm_rmap_age_gfn_range");
+                    if (Spte.IsAccessed(spte))
+                    {
+                        young = true;
+                        if (testOnly) break;
+                        yield return null;
+                        if (Spte.AdEnabled(spte))
+                        {
+                            ulong old = _mem.FetchAnd(sptep, ~Spte.Accessed);
+                            _check.OnSpteWrite(sptep, old, old & ~Spte.Accessed, SpteWriter.Age);
+                        }
+                        else
+                        {
+                            // Capture the dirty status of the page, so that it doesn't get lost when the SPTE is marked for access tracking.
+                            if (Spte.IsWritable(spte)) SetPfnDirty(Spte.ToPfn(spte));
+                            ulong old = _mem.Exchange(sptep, Spte.MarkForAccessTrack(spte));   // mmu_spte_update_no_track()
+                            _check.OnSpteWrite(sptep, old, Spte.MarkForAccessTrack(spte), SpteWriter.Age);
+                        }
+                    }
+                    yield return null;
+                    sptep = RmapGetNext(ref iter);
+                }
+            }
         }
         self.Ret = young ? 1UL : 0;
     }

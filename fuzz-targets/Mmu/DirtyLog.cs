@@ -87,21 +87,27 @@ public sealed partial class Kvm
         SlotsUnlock();
     }
 
-    /// <summary>rmap_write_protect() → spte_write_protect() on each SPTE. Ret = flush needed.</summary>
+    /// <summary>rmap_write_protect() → spte_write_protect() on each SPTE of the rmap. Ret = flush needed.</summary>
     private Co RmapWriteProtect(ulong head, bool ptProtect)
     {
         var self = Self;
         bool flush = false;
-        Co Protect(ulong sptep, ulong spte)
+        var iter = default(RmapIterator);
+        yield return null;
+        for (ulong sptep = RmapGetFirst(head, ref iter); sptep != 0;)   // for_each_rmap_spte()
         {
-            if (!Spte.IsWritable(spte) && !(ptProtect && Spte.IsMmuWritable(spte))) { self.Ret = 0; yield break; }
-            ulong newSpte = spte & ~Spte.Writable;
-            if (ptProtect) newSpte &= ~Spte.MmuWritable;
             yield return null;
-            flush |= MmuSpteUpdate(sptep, newSpte);
-            self.Ret = 0;
+            ulong spte = ReadRmapSpte(head, sptep, "rmap_write_protect");
+            if (Spte.IsWritable(spte) || (ptProtect && Spte.IsMmuWritable(spte)))
+            {
+                ulong newSpte = spte & ~Spte.Writable;
+                if (ptProtect) newSpte &= ~Spte.MmuWritable;
+                yield return null;
+                flush |= MmuSpteUpdate(sptep, newSpte);
+            }
+            yield return null;
+            sptep = RmapGetNext(ref iter);
         }
-        yield return Call(ForEachRmapSpte(head, Protect, "rmap_write_protect"));
         self.Ret = flush ? 1UL : 0;
     }
 }

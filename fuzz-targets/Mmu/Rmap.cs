@@ -300,9 +300,22 @@ public sealed partial class Kvm
     }
 
     /// <summary>
-    /// for_each_rmap_spte(): the walker for mmu_lock holders. It BUG()s on a non-present SPTE,
-    /// because with mmu_lock held for write no one else can zap one. Calls <paramref name="body"/>
-    /// with (sptep, spte); the body sets Ret = 1 to stop the walk.
+    /// The SPTE for_each_rmap_spte() visits. The walker is for mmu_lock holders and BUG()s on a
+    /// non-present SPTE, because with mmu_lock held for write no one else can zap one.
+    /// </summary>
+    private ulong ReadRmapSpte(ulong head, ulong sptep, string site)
+    {
+        ulong spte = _mem.Read(sptep);
+        if (!Spte.IsShadowPresent(spte))
+            throw Inv.Violation(Inv.RmapContents, site,
+                $"BUG: for_each_rmap_spte() found non-present SPTE 0x{sptep:x} ({Spte.Describe(spte)}) in rmap 0x{head:x}", Dump());
+        return spte;
+    }
+
+    /// <summary>
+    /// for_each_rmap_spte() with the loop body as a coroutine, for the walks that choose their
+    /// walker at run time (see <see cref="ReadRmapSpte"/>). Calls <paramref name="body"/> with
+    /// (sptep, spte); the body sets Ret = 1 to stop the walk.
     /// </summary>
     internal Co ForEachRmapSpte(ulong head, Func<ulong, ulong, Co> body, string site)
     {
@@ -312,10 +325,7 @@ public sealed partial class Kvm
         for (ulong sptep = RmapGetFirst(head, ref iter); sptep != 0;)
         {
             yield return null;
-            ulong spte = _mem.Read(sptep);
-            if (!Spte.IsShadowPresent(spte))
-                throw Inv.Violation(Inv.RmapContents, site,
-                    $"BUG: for_each_rmap_spte() found non-present SPTE 0x{sptep:x} ({Spte.Describe(spte)}) in rmap 0x{head:x}", Dump());
+            ulong spte = ReadRmapSpte(head, sptep, site);
             self.Ret = 0;
             yield return Call(body(sptep, spte));
             if (self.Ret != 0) yield break;
