@@ -86,6 +86,7 @@ public sealed partial class Kvm
             {
                 head = GfnToRmap(slot, gfn, level);
                 var lk = new RmapLock(head, readOnly: true);
+                yield return null;
                 while (!KvmRmapLockStep(ref lk)) yield return null;
                 rmapVal = lk.Value;
                 // The lock was elided because the rmap was empty: there is nothing this walker may

@@ -14,7 +14,7 @@ internal static class PteListDesc
 /// </summary>
 internal struct RmapLock(ulong head, bool readOnly)
 {
-    public enum Pass : byte { Start, Read, Cmpxchg }
+    public enum Pass : byte { Read, Cmpxchg }
 
     public readonly ulong Head = head;
     public readonly bool ReadOnly = readOnly;
@@ -39,30 +39,26 @@ public sealed partial class Kvm
 
     /// <summary>
     /// __kvm_rmap_lock(), one pass of its spin per call, each after a scheduling point:
-    /// <c>var lk = new RmapLock(head, readOnly); while (!KvmRmapLockStep(ref lk)) yield return null;</c>.
+    /// <c>var lk = new RmapLock(head, readOnly); yield return null; while (!KvmRmapLockStep(ref lk)) yield return null;</c>.
     /// Elided (Value = 0) for an empty rmap; otherwise spins while LOCKED, re-reads after the pause,
     /// re-checks for empty, and cmpxchgs LOCKED in. Value = the rmap without LOCKED.
     /// </summary>
     private bool KvmRmapLockStep(ref RmapLock lk)
     {
         ulong old;
-        switch (lk.Next)
+        if (lk.Next == RmapLock.Pass.Read)
         {
-            case RmapLock.Pass.Start:
-                lk.Next = RmapLock.Pass.Read;
-                return false;
-            case RmapLock.Pass.Read:
-                old = _mem.Read(lk.Head);
-                break;
-            default:
-                old = _mem.CompareExchange(lk.Head, lk.Value, lk.Value | KvmRmapLocked);
-                if (old == lk.Value)
-                {
-                    _check.OnRmapLocked(lk.Head, old, lk.ReadOnly);
-                    if (Tracing) _m.Log($"rmap 0x{lk.Head:x} locked{(lk.ReadOnly ? " read-only" : "")} (value 0x{old:x})");
-                    return true;
-                }
-                break;
+            old = _mem.Read(lk.Head);
+        }
+        else
+        {
+            old = _mem.CompareExchange(lk.Head, lk.Value, lk.Value | KvmRmapLocked);
+            if (old == lk.Value)
+            {
+                _check.OnRmapLocked(lk.Head, old, lk.ReadOnly);
+                if (Tracing) _m.Log($"rmap 0x{lk.Head:x} locked{(lk.ReadOnly ? " read-only" : "")} (value 0x{old:x})");
+                return true;
+            }
         }
         lk.Value = old;
         // Also the recheck after spinning: the rmap may have been purged by the task that held the lock.
@@ -106,6 +102,7 @@ public sealed partial class Kvm
     {
         var self = Self;
         var lk = new RmapLock(head, readOnly: false);
+        yield return null;
         while (!KvmRmapLockStep(ref lk)) yield return null;
         ulong oldVal = lk.Value, newVal;
         ulong count = 0;
@@ -188,6 +185,7 @@ public sealed partial class Kvm
     {
         var self = Self;
         var lk = new RmapLock(head, readOnly: false);
+        yield return null;
         while (!KvmRmapLockStep(ref lk)) yield return null;
         ulong rmapVal = lk.Value;
         if (rmapVal == 0)
@@ -231,6 +229,7 @@ public sealed partial class Kvm
     {
         var self = Self;
         var lk = new RmapLock(head, readOnly: false);
+        yield return null;
         while (!KvmRmapLockStep(ref lk)) yield return null;
         ulong rmapVal = lk.Value;
         if (rmapVal == 0)
