@@ -111,6 +111,19 @@ public sealed class SimMemory
 
     public ulong Read(ulong ptr) => Checked(ptr, "read", 0).Value;
 
+    /// <summary>
+    /// Reads a word no one writes once its object is published (a memslot's fields, a shadow page's
+    /// role): checked like <see cref="Read"/>, but out of the interleaving features. Two actors
+    /// reading it order nothing; the store that published the object is where the ordering is.
+    /// </summary>
+    public ulong ReadConst(ulong ptr)
+    {
+        int w = Index(ptr, "read");
+        ref var cell = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_cells), w);
+        if (cell.Owner < 0) throw Freed(ptr, "read", w, ~cell.Owner);
+        return cell.Value;
+    }
+
     public void Write(ulong ptr, ulong value) => Checked(ptr, "write", 1).Value = value;
 
     public ulong Exchange(ulong ptr, ulong value)

@@ -13,10 +13,10 @@ public sealed partial class Kvm
         yield return null;
         while (!TrySlotsLock()) yield return null;
         ulong old = SlotOf(CurrentMemslots, id);
-        if (old != 0 && (_mem.Read(old + SFlags * 8) & KvmMemLogDirtyPages) == 0)
+        if (old != 0 && (_mem.ReadConst(old + SFlags * 8) & KvmMemLogDirtyPages) == 0)
         {
             _check.OnWriteProtectStart(id);
-            ulong slot = CopyMemslot(old, _mem.Read(old + SFlags * 8) | KvmMemLogDirtyPages);
+            ulong slot = CopyMemslot(old, _mem.ReadConst(old + SFlags * 8) | KvmMemLogDirtyPages);
             _mem.Write(slot + SDirtyBitmap * 8, _mem.Alloc((SlotPages + 63) / 64, ObjDirtyBitmap, Labels.DirtyBitmap[id]));
             yield return Call(KvmSwapActiveMemslots(CopyMemslots(CurrentMemslots, id, slot)));
             yield return Call(KvmMmuSlotRemoveWriteAccess(slot));
@@ -31,7 +31,7 @@ public sealed partial class Kvm
 
     private Co KvmMmuSlotRemoveWriteAccess(ulong slot)
     {
-        ulong baseGfn = _mem.Read(slot + SBaseGfn * 8), npages = _mem.Read(slot + SNpages * 8);
+        ulong baseGfn = _mem.ReadConst(slot + SBaseGfn * 8), npages = _mem.ReadConst(slot + SNpages * 8);
         yield return null;
         while (!TryWriteLockMmu()) yield return null;
         yield return Call(WalkSlotRmaps(slot, _rmapWriteProtect, baseGfn, baseGfn + npages - 1,
@@ -53,10 +53,10 @@ public sealed partial class Kvm
         yield return null;
         while (!TrySlotsLock()) yield return null;
         ulong slot = SlotOf(CurrentMemslots, id);
-        if (slot != 0 && (_mem.Read(slot + SFlags * 8) & KvmMemLogDirtyPages) != 0)
+        if (slot != 0 && (_mem.ReadConst(slot + SFlags * 8) & KvmMemLogDirtyPages) != 0)
         {
             _check.OnWriteProtectStart(id);
-            ulong bitmap = _mem.Read(slot + SDirtyBitmap * 8), baseGfn = _mem.Read(slot + SBaseGfn * 8);
+            ulong bitmap = _mem.ReadConst(slot + SDirtyBitmap * 8), baseGfn = _mem.ReadConst(slot + SBaseGfn * 8);
             bool flush = false;
             yield return null;
             while (!TryWriteLockMmu()) yield return null;

@@ -129,8 +129,8 @@ public sealed partial class Kvm
     internal ulong GfnToRmap(ulong slot, ulong gfn, int level)
     {
         int shift = GfnLevelShift(level);
-        ulong baseGfn = _mem.Read(slot + SBaseGfn * 8);
-        ulong array = _mem.Read(slot + (ulong)(SRmap4K + level - 1) * 8);
+        ulong baseGfn = _mem.ReadConst(slot + SBaseGfn * 8);
+        ulong array = _mem.ReadConst(slot + (ulong)(SRmap4K + level - 1) * 8);
         return array + (((gfn >> shift) - (baseGfn >> shift)) << 3);
     }
 
@@ -141,8 +141,8 @@ public sealed partial class Kvm
         {
             ulong slot = _mem.Read(slots + (ulong)(1 + s) * 8);
             if (slot == 0) continue;
-            ulong b = _mem.Read(slot + SBaseGfn * 8);
-            if (gfn >= b && gfn < b + _mem.Read(slot + SNpages * 8)) return slot;
+            ulong b = _mem.ReadConst(slot + SBaseGfn * 8);
+            if (gfn >= b && gfn < b + _mem.ReadConst(slot + SNpages * 8)) return slot;
         }
         return 0;
     }
@@ -179,8 +179,8 @@ public sealed partial class Kvm
         var o = _mem.ObjectAt(sptep);
         ulong sp = SimMemory.Base + ((ulong)o.FirstWord << 3);
         int index = (int)((sptep - sp) >> 3) - ShadowPage.Sptes;
-        ulong role = _mem.Read(sp + ShadowPage.Role * 8);
-        return (sp, _mem.Read(sp + ShadowPage.Gfn * 8) + (ulong)index, (int)(role & 0xf), (int)(role >> 4));
+        ulong role = _mem.ReadConst(sp + ShadowPage.Role * 8);
+        return (sp, _mem.ReadConst(sp + ShadowPage.Gfn * 8) + (ulong)index, (int)(role & 0xf), (int)(role >> 4));
     }
 
     internal ulong CurrentMemslots => _mem.Read(MemslotsAddr);
@@ -244,6 +244,7 @@ public sealed partial class Kvm
 internal static class Labels
 {
     public static readonly string[] Memslot = Enumerable.Range(0, Kvm.MaxSlots).Select(id => $"memslot {id}").ToArray();
+    public static readonly string[] MemslotCopy = Enumerable.Range(0, Kvm.MaxSlots).Select(id => $"memslot {id} copy").ToArray();
     public static readonly string[] Rmap4K = Enumerable.Range(0, Kvm.MaxSlots).Select(id => $"slot {id} rmap 4K").ToArray();
     public static readonly string[] Rmap2M = Enumerable.Range(0, Kvm.MaxSlots).Select(id => $"slot {id} rmap 2M").ToArray();
     public static readonly string[] DirtyBitmap = Enumerable.Range(0, Kvm.MaxSlots).Select(id => $"slot {id} dirty bitmap").ToArray();

@@ -37,8 +37,8 @@ public sealed partial class Kvm
 
     private ulong CopyMemslot(ulong slot, ulong flags)
     {
-        ulong copy = _mem.Alloc(SlotWords, ObjMemslot, $"memslot {_mem.Read(slot + SId * 8)} copy");
-        for (int i = 0; i < SlotWords; i++) _mem.Write(copy + (ulong)i * 8, _mem.Read(slot + (ulong)i * 8));
+        ulong copy = _mem.Alloc(SlotWords, ObjMemslot, Labels.MemslotCopy[(int)_mem.ReadConst(slot + SId * 8)]);
+        for (int i = 0; i < SlotWords; i++) _mem.Write(copy + (ulong)i * 8, _mem.ReadConst(slot + (ulong)i * 8));
         _mem.Write(copy + SFlags * 8, flags);
         return copy;
     }
@@ -94,14 +94,14 @@ public sealed partial class Kvm
         ulong old = SlotOf(CurrentMemslots, id);
         if (old != 0)
         {
-            ulong invalid = CopyMemslot(old, _mem.Read(old + SFlags * 8) | KvmMemslotInvalid);
+            ulong invalid = CopyMemslot(old, _mem.ReadConst(old + SFlags * 8) | KvmMemslotInvalid);
             yield return Call(KvmSwapActiveMemslots(CopyMemslots(CurrentMemslots, id, invalid)));
             yield return Call(KvmMmuZapMemslot(old));
             yield return Call(KvmSwapActiveMemslots(CopyMemslots(CurrentMemslots, id, 0)));
             yield return null;
-            _mem.Free(_mem.Read(old + SRmap4K * 8));
-            _mem.Free(_mem.Read(old + SRmap2M * 8));
-            ulong bitmap = _mem.Read(old + SDirtyBitmap * 8);
+            _mem.Free(_mem.ReadConst(old + SRmap4K * 8));
+            _mem.Free(_mem.ReadConst(old + SRmap2M * 8));
+            ulong bitmap = _mem.ReadConst(old + SDirtyBitmap * 8);
             if (bitmap != 0) _mem.Free(bitmap);
             _mem.Free(invalid);
             _mem.Free(old);
@@ -116,7 +116,7 @@ public sealed partial class Kvm
     private Co KvmMmuZapMemslot(ulong slot)
     {
         var self = Self;
-        ulong baseGfn = _mem.Read(slot + SBaseGfn * 8), npages = _mem.Read(slot + SNpages * 8);
+        ulong baseGfn = _mem.ReadConst(slot + SBaseGfn * 8), npages = _mem.ReadConst(slot + SNpages * 8);
         yield return null;
         while (!TryWriteLockMmu()) yield return null;
         yield return Call(KvmUnmapGfnRange(slot, baseGfn, baseGfn + npages, mayBlock: true));

@@ -44,10 +44,10 @@ public sealed partial class Kvm
         {
             ulong slot = _mem.Read(slots + (ulong)(1 + s) * 8);
             if (slot == 0) continue;
-            ulong uaddr = _mem.Read(slot + SUserspaceAddr * 8), npages = _mem.Read(slot + SNpages * 8);
+            ulong uaddr = _mem.ReadConst(slot + SUserspaceAddr * 8), npages = _mem.ReadConst(slot + SNpages * 8);
             ulong hs = Math.Max(hvaStart, uaddr), he = Math.Min(hvaEnd, uaddr + npages);
             if (hs >= he) continue;
-            ulong baseGfn = _mem.Read(slot + SBaseGfn * 8);
+            ulong baseGfn = _mem.ReadConst(slot + SBaseGfn * 8);
             ulong gfnStart = baseGfn + (hs - uaddr), gfnEnd = baseGfn + (he - uaddr);
             if (!found)
             {

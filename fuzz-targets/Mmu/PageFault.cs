@@ -46,7 +46,7 @@ public sealed partial class Kvm
         yield return null;
         fault.Slot = GfnToMemslot(CurrentMemslots, fault.Gfn);
         if (fault.Slot == 0) { self.Ret = RetPfEmulate; yield break; }
-        if ((_mem.Read(fault.Slot + SFlags * 8) & KvmMemslotInvalid) != 0) { self.Ret = RetPfRetry; yield break; }
+        if ((_mem.ReadConst(fault.Slot + SFlags * 8) & KvmMemslotInvalid) != 0) { self.Ret = RetPfRetry; yield break; }
 
         // kvm_mmu_faultin_pfn(): snapshot the sequence before resolving the pfn (smp_rmb() after).
         yield return null;
@@ -55,7 +55,7 @@ public sealed partial class Kvm
         yield return null;
         if (MmuInvalidateRetryGfnUnsafe(fault.MmuSeq, fault.Gfn)) { self.Ret = RetPfRetry; yield break; }
 
-        ulong hva = _mem.Read(fault.Slot + SUserspaceAddr * 8) + (fault.Gfn - _mem.Read(fault.Slot + SBaseGfn * 8));
+        ulong hva = _mem.ReadConst(fault.Slot + SUserspaceAddr * 8) + (fault.Gfn - _mem.ReadConst(fault.Slot + SBaseGfn * 8));
         yield return Call(HvaToPfn(hva, fault.Write));
         if (self.Ret == 0) { self.Ret = RetPfEfault; yield break; }
         fault.Pfn = self.Ret & ~(1UL << 63);
@@ -145,7 +145,7 @@ public sealed partial class Kvm
             }
             else wasRmapped = true;
         }
-        ulong logging = _mem.Read(fault.Slot + SFlags * 8) & KvmMemLogDirtyPages;
+        ulong logging = _mem.ReadConst(fault.Slot + SFlags * 8) & KvmMemLogDirtyPages;
         ulong spte = MakeSpte(fault);
         if (Spte.IsWritable(spte) && logging != 0)
             yield return Call(MarkPageDirtyInSlot(fault.Slot, fault.Gfn));
@@ -181,9 +181,9 @@ public sealed partial class Kvm
     /// <summary>mark_page_dirty_in_slot(): set_bit in the slot's dirty bitmap.</summary>
     private Co MarkPageDirtyInSlot(ulong slot, ulong gfn)
     {
-        ulong bitmap = _mem.Read(slot + SDirtyBitmap * 8);
+        ulong bitmap = _mem.ReadConst(slot + SDirtyBitmap * 8);
         if (bitmap == 0) yield break;
-        ulong rel = gfn - _mem.Read(slot + SBaseGfn * 8);
+        ulong rel = gfn - _mem.ReadConst(slot + SBaseGfn * 8);
         yield return null;
         _mem.FetchOr(bitmap + (rel / 64) * 8, 1UL << (int)(rel % 64));
     }
