@@ -242,8 +242,10 @@ internal sealed class Checker
         return 0;
     }
 
-    /// <summary>Invariants 1-3: every rmap entry is a present leaf SPTE mapping back to it, once; every present SPTE is in its rmap.</summary>
-    /// <summary>Skipped when nothing it reads (memslots, rmap values, SPTE presence) changed since the last full check.</summary>
+    /// <summary>
+    /// Invariants 1-3; skipped when nothing they read (memslots, rmap values, SPTE presence) changed
+    /// since the last full check. The model's helpers it reads through are not the running actor's accesses.
+    /// </summary>
     private void CheckRmaps(string where)
     {
         if (!_rmapsChanged) return;
@@ -253,6 +255,7 @@ internal sealed class Checker
         finally { Mem.ResumeTracking(key); }
     }
 
+    /// <summary>Every rmap entry is a present leaf SPTE mapping back to it, once; every present SPTE is in its rmap.</summary>
     private void CheckAllRmaps(string where)
     {
         _seen.Clear();
