@@ -4,13 +4,12 @@ using Fuzz.Engine.Scheduling;
 namespace Fuzz.Engine.Locks;
 
 /// <summary>
-/// A reader-writer spinlock in one simulated word (bit 0 = writer, readers counted from bit 1).
-/// A contender blocks until the word changes instead of burning steps.
+/// A reader-writer spinlock in one simulated word, taken for write only (bit 0): the shadow MMU
+/// never takes mmu_lock for read. A contender blocks until the word changes instead of burning steps.
 /// </summary>
 public sealed class RwLock
 {
     public const ulong Writer = 1;
-    public const ulong Reader = 2;
 
     private readonly Machine _machine;
     private int _lastReleaser = -1;
@@ -70,20 +69,4 @@ public sealed class RwLock
         WriteHolder = -1;
         _lastReleaser = self.Id;
     }
-
-    /// <summary>One pass of read_lock()'s spin, used as <see cref="TryWriteLock"/> is.</summary>
-    public bool TryReadLock(Actor self)
-    {
-        var mem = _machine.Memory;
-        ulong v = mem.Read(Addr);
-        if ((v & Writer) != 0)
-        {
-            self.WaitWhileEquals(Addr, v);
-            return false;
-        }
-        mem.Write(Addr, v + Reader);
-        return true;
-    }
-
-    public void ReadUnlock() => _machine.Memory.FetchAdd(Addr, -(long)Reader);
 }

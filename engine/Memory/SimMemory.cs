@@ -39,20 +39,6 @@ public sealed class SimMemory
 
     internal void ClearAccessor() => _accessKey = 0;
 
-    /// <summary>
-    /// Stops the interleaving bookkeeping until <see cref="ResumeTracking"/> with the value returned:
-    /// for an observer, such as an invariant checker, that reads through the model's own helpers.
-    /// Its reads are not the running actor's and must not stand between two actors' accesses.
-    /// </summary>
-    public int PauseTracking()
-    {
-        int key = _accessKey;
-        _accessKey = 0;
-        return key;
-    }
-
-    public void ResumeTracking(int key) => _accessKey = key;
-
     public SimMemory(RuntimeInvariants invariants) => _invariants = invariants;
 
     public readonly record struct ObjectInfo(int FirstWord, int Words, int Kind, bool Alive, string? Label);
@@ -116,13 +102,7 @@ public sealed class SimMemory
     /// role): checked like <see cref="Read"/>, but out of the interleaving features. Two actors
     /// reading it order nothing; the store that published the object is where the ordering is.
     /// </summary>
-    public ulong ReadConst(ulong ptr)
-    {
-        int w = Index(ptr, "read");
-        ref var cell = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_cells), w);
-        if (cell.Owner < 0) throw Freed(ptr, "read", w, ~cell.Owner);
-        return cell.Value;
-    }
+    public ulong ReadConst(ulong ptr) => Live(ptr, "read", out _).Value;
 
     public void Write(ulong ptr, ulong value) => Checked(ptr, "write", 1).Value = value;
 
@@ -176,12 +156,19 @@ public sealed class SimMemory
 
     /// <summary>The cell of a live word; small enough to inline into every access, the rest is out of line.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private ref Cell Live(ulong ptr, string what, out int w)
+    {
+        w = Index(ptr, what);
+        ref var cell = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_cells), w);
+        if (cell.Owner < 0) throw Freed(ptr, what, w, ~cell.Owner);
+        return ref cell;
+    }
+
+    /// <summary>A live word's cell, with the access recorded for the interleaving features.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private ref Cell Checked(ulong ptr, string what, int access)
     {
-        int w = Index(ptr, what);
-        ref var cell = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_cells), w);
-        int id = cell.Owner;
-        if (id < 0) throw Freed(ptr, what, w, ~id);
+        ref var cell = ref Live(ptr, what, out int w);
         int key = _accessKey;
         if (key != 0)
         {
@@ -190,7 +177,7 @@ public sealed class SimMemory
             // was another actor's is a coin toss, and one mispredicted branch costs more than the tests.
             int me = key | (access << 16), last = cell.LastAccess;
             cell.LastAccess = me;
-            if ((((last ^ me) & 0xff) != 0) & (((last | me) & (3 << 16)) != 0) & (last != 0)) Interleave(w, id, last, me);
+            if ((((last ^ me) & 0xff) != 0) & (((last | me) & (3 << 16)) != 0) & (last != 0)) Interleave(w, cell.Owner, last, me);
         }
         return ref cell;
     }

@@ -124,7 +124,6 @@ public sealed class Machine
         while (true)
         {
             int n = 0, current = -1, unfinished = 0;
-            Memory.ClearAccessor();
             for (int i = 0; i < _count; i++)
             {
                 var a = _actors[i];
@@ -136,6 +135,8 @@ public sealed class Machine
             }
             if (n == 0)
             {
+                // What runs once no actor can (final checks, reports) is no actor's access.
+                Memory.ClearAccessor();
                 if (unfinished == 0)
                 {
                     if (_semantic is { } map)
@@ -146,8 +147,11 @@ public sealed class Machine
                     "deadlock: every unfinished actor is blocked", BlockedDump()) { Site = "Machine.Run" });
             }
             if (Step >= MaxSteps)
+            {
+                Memory.ClearAccessor();
                 throw Stamp(new InvariantViolation(_invariants.LivenessId, _invariants.LivenessName,
                     $"livelock: no completion within {MaxSteps} steps", BlockedDump()) { Site = "Machine.Run" });
+            }
 
             int pick = 0;
             if (n > 1)

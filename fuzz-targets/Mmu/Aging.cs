@@ -27,11 +27,7 @@ public sealed partial class Kvm
                         young = true;
                         if (testOnly) break;
                         yield return null;
-                        if (Spte.AdEnabled(spte))
-                        {
-                            ulong old = _mem.FetchAnd(sptep, ~Spte.Accessed);
-                            _check.OnSpteWrite(sptep, old, old & ~Spte.Accessed, SpteWriter.Age);
-                        }
+                        if (Spte.AdEnabled(spte)) ClearSpteAccessed(sptep);
                         else
                         {
                             // Capture the dirty status of the page, so that it doesn't get lost when the SPTE is marked for access tracking.
@@ -72,8 +68,7 @@ public sealed partial class Kvm
             if (Spte.AdEnabled(spte))
             {
                 yield return null;
-                ulong old = _mem.FetchAnd(sptep, ~Spte.Accessed);   // clear_bit()
-                _check.OnSpteWrite(sptep, old, old & ~Spte.Accessed, SpteWriter.Age);
+                ClearSpteAccessed(sptep);
             }
             young = true;
             self.Ret = 0;
@@ -104,5 +99,12 @@ public sealed partial class Kvm
             }
         }
         self.Ret = young ? 1UL : 0;
+    }
+
+    /// <summary>Clears the Accessed bit atomically (clear_bit()), safe without mmu_lock.</summary>
+    private void ClearSpteAccessed(ulong sptep)
+    {
+        ulong old = _mem.FetchAnd(sptep, ~Spte.Accessed);
+        _check.OnSpteWrite(sptep, old, old & ~Spte.Accessed, SpteWriter.Age);
     }
 }
