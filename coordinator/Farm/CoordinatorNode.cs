@@ -528,7 +528,7 @@ public sealed class CoordinatorNode : IAsyncDisposable
                             _workers[w.Name] = w with { State = WorkerState.Lost, LostBecause = $"nothing from it for {Options.WorkerTimeout.TotalSeconds:0.#}s" };
                             Log?.Invoke($"worker {w.Name} lost (nothing from it for {(now - w.LastSeen).TotalSeconds:F1}s)");
                         }
-                stats?.WriteLine(JsonSerializer.Serialize(Stats(), Commands.RunCommand.JsonOptions));
+                stats?.WriteLine(JsonSerializer.Serialize(Stats(), StatsJson.Options));
             }
         }
         catch (OperationCanceledException) { }

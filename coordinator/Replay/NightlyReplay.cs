@@ -8,7 +8,6 @@ using Fuzz.Engine.Storage;
 using Fuzz.Engine.Transport;
 using Fuzz.Engine.Transport.Messages;
 using Fuzz.Engine.Transport.Wire;
-using Fuzz.Worker.Tasks;
 using Google.Protobuf;
 
 namespace Fuzz.Coordinator.Replay;
@@ -28,12 +27,16 @@ public sealed record ReplayReport(
     public bool Regressed => NewlyFailing.Count > 0;
 }
 
+/// <summary>Replays one chunk of entries here, as a worker does with a replay task. Not thread-safe.</summary>
+public delegate ReplayResults ChunkReplayer(IEnumerable<ReplayItem> items, CancellationToken cancel);
+
 /// <summary>
 /// The nightly job: replay every corpus entry and every known crash against the current model,
 /// here or spread over workers as tasks, and compare with what they were (corpus entries pass,
 /// crashes fail with their signature) and with the previous replay's coverage.
 /// </summary>
-public sealed class NightlyReplay(ITargetFactory factory, string target, IReadOnlyCollection<string> bugs)
+/// <param name="local">makes a replayer for the chunks replayed here (one per thread)</param>
+public sealed class NightlyReplay(string target, IReadOnlyCollection<string> bugs, Func<ChunkReplayer> local)
 {
     public const int DefaultChunk = 500;
 
@@ -82,10 +85,10 @@ public sealed class NightlyReplay(ITargetFactory factory, string target, IReadOn
         int next = -1;
         var threads = Enumerable.Range(0, Math.Min(Environment.ProcessorCount, Math.Max(1, chunks.Count))).Select(_ => new Thread(() =>
         {
-            var runner = new TaskRunner(factory);
+            var replay = local();
             int i;
             while ((i = Interlocked.Increment(ref next)) < chunks.Count && !cancel.IsCancellationRequested)
-                results.Add((runner.Replay(target, bugs, chunks[i].Select(ToWire), cancel), chunks[i]));
+                results.Add((replay(chunks[i].Select(ToWire), cancel), chunks[i]));
         })).ToList();
         threads.ForEach(t => t.Start());
         threads.ForEach(t => t.Join());
@@ -135,8 +138,8 @@ public sealed class NightlyReplay(ITargetFactory factory, string target, IReadOn
         {
             var missing = chunks.Where(c => !results.ContainsKey(c.Id)).ToList();
             Log?.Invoke($"{missing.Count} chunks not replayed by a worker within {timeout.TotalSeconds:0}s; replaying them here");
-            var runner = new TaskRunner(factory);
-            foreach (var (id, chunkItems) in missing) results[id] = (runner.Replay(target, bugs, chunkItems.Select(ToWire), cancel), "local");
+            var replay = local();
+            foreach (var (id, chunkItems) in missing) results[id] = (replay(chunkItems.Select(ToWire), cancel), "local");
         }
         return Merge(chunks.Select(c => (results[c.Id].R, c.Items, results[c.Id].By)));
     }

@@ -1,4 +1,4 @@
-using Fuzz.Coordinator.Commands;
+using Fuzz.Cli.Commands;
 using Fuzz.Targets.Mmu;
 using Fuzz.Tests.Model;
 using Xunit;

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Text.Json;
+using Fuzz.Cli.Farm;
 using Fuzz.Coordinator.Replay;
 using Fuzz.Engine.Input;
 using Fuzz.Engine.Transport;
@@ -198,7 +199,7 @@ public sealed class FarmProcessTests(BrokerFixture broker, ITestOutputHelper log
         var vocab = MmuTarget.Vocabulary;
         var items = Enumerable.Range(0, 30_000).Select(i => new NightlyReplay.Item($"p{i}", "corpus",
             MmuTarget.Codec.Encode(ProgramGenerator.Random(vocab, (ulong)i + 1, 12, 0)), "")).ToList();
-        var replay = new NightlyReplay(new TargetFactory(), "mmu", []);
+        var replay = NightlyReplays.Create(new TargetFactory(), "mmu", []);
         await using var transport = new RabbitMqTransport(broker.Url, _farm);
         var run = replay.RunOnWorkersAsync(transport, items, items.Count, TimeSpan.FromMinutes(5), default);
         await w1.WaitForLine(l => l.Contains("task replay-") && l.Contains("started"), Long, "w1 to take the task");

@@ -1,4 +1,4 @@
-using Fuzz.Coordinator.Commands;
+using Fuzz.Cli.Commands;
 using Fuzz.Engine.Corpus;
 using Fuzz.Engine.Input;
 using Fuzz.Engine.Storage;

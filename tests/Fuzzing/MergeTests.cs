@@ -1,4 +1,4 @@
-using Fuzz.Coordinator.Commands;
+using Fuzz.Cli.Commands;
 using Fuzz.Engine.Corpus;
 using Fuzz.Targets;
 using Fuzz.Targets.Mmu;

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 using System.Text.RegularExpressions;
-using Fuzz.Coordinator.Commands;
+using Fuzz.Cli.Commands;
 using Fuzz.Engine.Corpus;
 using Fuzz.Targets.Mmu;
 using Xunit;

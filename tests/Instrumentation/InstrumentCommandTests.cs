@@ -1,4 +1,4 @@
-using Fuzz.Coordinator.Commands;
+using Fuzz.Cli.Commands;
 using Mono.Cecil;
 using Mono.Cecil.Cil;
 using Xunit;

@@ -1,6 +1,6 @@
 using Fuzz.Engine.Fuzzing;
 
-namespace Fuzz.Coordinator.Bench;
+namespace Fuzz.Cli.Bench;
 
 /// <summary>
 /// The uninstrumented copy of the model (raw/Fuzz.Targets.dll, kept by the build before it

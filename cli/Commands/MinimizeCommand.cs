@@ -6,7 +6,7 @@ using Fuzz.Engine.Minimization;
 using Fuzz.Engine.Storage;
 using Fuzz.Targets;
 
-namespace Fuzz.Coordinator.Commands;
+namespace Fuzz.Cli.Commands;
 
 /// <summary>fuzz minimize: shrink a crashing input without changing its signature. Exit 0 minimised, 1 the input does not fail, 2 usage.</summary>
 public static class MinimizeCommand

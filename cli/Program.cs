@@ -1,5 +1,5 @@
 using System.CommandLine;
-using Fuzz.Coordinator.Commands;
+using Fuzz.Cli.Commands;
 
 // Commands handle Ctrl-C themselves so they can stop cleanly; no forced termination.
 return Cli.Build().Parse(args).Invoke(new InvocationConfiguration { ProcessTerminationTimeout = null });

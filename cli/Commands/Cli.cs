@@ -1,6 +1,7 @@
 using System.CommandLine;
+using Fuzz.Cli.Bench;
 
-namespace Fuzz.Coordinator.Commands;
+namespace Fuzz.Cli.Commands;
 
 public static class Cli
 {

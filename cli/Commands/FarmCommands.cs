@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Runtime.InteropServices;
+using Fuzz.Cli.Farm;
 using Fuzz.Coordinator.Farm;
 using Fuzz.Engine.Fuzzing;
 using Fuzz.Engine.Transport;
@@ -7,7 +8,7 @@ using Fuzz.Engine.Transport.RabbitMq;
 using Fuzz.Targets;
 using Fuzz.Worker.Node;
 
-namespace Fuzz.Coordinator.Commands;
+namespace Fuzz.Cli.Commands;
 
 /// <summary>Ctrl-C and SIGTERM as a cancellation token, so a process stops cleanly on either.</summary>
 public sealed class StopSignal : IDisposable

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using Fuzz.Instrumentation;
 
-namespace Fuzz.Coordinator.Commands;
+namespace Fuzz.Cli.Commands;
 
 /// <summary>fuzz instrument: insert coverage probes into a .NET assembly. Exit 0 done (or already instrumented), 1 failed, 2 unusable arguments.</summary>
 public static class InstrumentCommand

@@ -2,7 +2,7 @@ using Fuzz.Engine.Input;
 using Fuzz.Engine.Scheduling;
 using Fuzz.Targets.Mmu;
 
-namespace Fuzz.Worker;
+namespace Fuzz.Cli.Bench;
 
 /// <summary>A violation found by a soak run: the program with the schedule that broke it, ready for `fuzz repro`.</summary>
 public sealed record SoakFinding(ulong Seed, byte[] Input, int Invariant, string Detail);

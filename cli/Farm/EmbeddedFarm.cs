@@ -1,3 +1,4 @@
+using Fuzz.Coordinator.Farm;
 using Fuzz.Engine.Corpus;
 using Fuzz.Engine.Crashes;
 using Fuzz.Engine.Fuzzing;
@@ -5,7 +6,7 @@ using Fuzz.Engine.Storage;
 using Fuzz.Engine.Transport.Embedded;
 using Fuzz.Worker.Node;
 
-namespace Fuzz.Coordinator.Farm;
+namespace Fuzz.Cli.Farm;
 
 /// <summary>One stats.jsonl line.</summary>
 public sealed record StatsLine(double Seconds, long Execs, double ExecsPerSecond, int Cov, int Ft, int Semantic, int Corp, int Crashes, long CrashesFound, int Workers);

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using Fuzz.Cli.Commands;
 using Fuzz.Coordinator.Farm;
 using Fuzz.Engine.Fuzzing;
 using Fuzz.Engine.Transport;
@@ -12,7 +13,7 @@ using Fuzz.Targets.Mmu;
 using Fuzz.Worker.Node;
 using Google.Protobuf;
 
-namespace Fuzz.Coordinator.Bench;
+namespace Fuzz.Cli.Bench;
 
 public sealed record FarmBenchOptions(string? Broker, double Seconds, double Warmup, int Runs, int Messages, ulong Seed, IReadOnlyCollection<string> Bugs);
 

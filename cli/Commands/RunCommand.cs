@@ -2,13 +2,14 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
+using Fuzz.Cli.Farm;
 using Fuzz.Coordinator.Farm;
 using Fuzz.Engine.Corpus;
 using Fuzz.Engine.Crashes;
 using Fuzz.Engine.Fuzzing;
 using Fuzz.Targets;
 
-namespace Fuzz.Coordinator.Commands;
+namespace Fuzz.Cli.Commands;
 
 /// <summary>fuzz run: the embedded farm. Exit 0 no crash, 1 crash(es) found, 2 usage error.</summary>
 public static class RunCommand
@@ -156,13 +157,13 @@ public static class RunCommand
                 rate = (execs - lastExecs) / Math.Max(1e-3, now - lastT);
                 lastExecs = execs;
                 lastT = now;
-                stats.WriteLine(JsonSerializer.Serialize(farm.Stats(rate), JsonOptions));
+                stats.WriteLine(JsonSerializer.Serialize(farm.Stats(rate), StatsJson.Options));
                 if (now >= nextPulse) { Status("pulse"); nextPulse = now + 3; }
             }
             farm.Stop(Interlocked.CompareExchange(ref interrupts, 0, 0) > 1 ? TimeSpan.Zero : TimeSpan.FromSeconds(Math.Max(1, a.MinimizeSeconds) * 4));
             double total = sw.Elapsed.TotalSeconds;
             rate = farm.Session.Execs / Math.Max(1e-3, total);
-            stats.WriteLine(JsonSerializer.Serialize(farm.Stats(rate), JsonOptions));
+            stats.WriteLine(JsonSerializer.Serialize(farm.Stats(rate), StatsJson.Options));
             Status("DONE");
         }
         finally
@@ -176,8 +177,6 @@ public static class RunCommand
             stdout.WriteLine($"  {r.Signature}  invariant {r.Invariant} ({r.InvariantName})  {r.After.Ops} ops, {r.After.Threads} threads, {r.After.Preemptions} preemptions  hits {r.Hits}");
         return farm.Session.CrashesFound > 0 ? 1 : 0;
     }
-
-    public static readonly JsonSerializerOptions JsonOptions = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
     /// <summary>
     /// libFuzzer's -merge=1: inputs already in the output corpus first, then the rest from the

@@ -3,7 +3,7 @@ using Fuzz.Engine.Crashes;
 using Fuzz.Engine.Input;
 using Fuzz.Targets.Mmu;
 
-namespace Fuzz.Coordinator.Commands;
+namespace Fuzz.Cli.Commands;
 
 /// <summary>fuzz repro: replay one input and print what happened. Exit 0 clean, 1 violation, 2 unusable arguments.</summary>
 public static class ReproCommand

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using Fuzz.Targets.Mmu;
 
-namespace Fuzz.Coordinator.Commands;
+namespace Fuzz.Cli.Commands;
 
 /// <summary>fuzz targets: the targets, their operations, invariants and seeded bug variants.</summary>
 public static class TargetsCommand

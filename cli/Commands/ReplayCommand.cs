@@ -1,10 +1,11 @@
 using System.CommandLine;
 using System.Diagnostics;
+using Fuzz.Cli.Farm;
 using Fuzz.Coordinator.Replay;
 using Fuzz.Engine.Transport;
 using Fuzz.Targets;
 
-namespace Fuzz.Coordinator.Commands;
+namespace Fuzz.Cli.Commands;
 
 /// <summary>fuzz replay: the nightly job. Exit 0 no regression, 1 regression, 2 usage error.</summary>
 public static class ReplayCommand
@@ -34,9 +35,9 @@ public static class ReplayCommand
             var crashDirs = r.GetValue(crashes) ?? [];
             if (corpusDirs.Length + crashDirs.Length == 0) { stderr.WriteLine("fuzz replay: give --corpus and/or --crashes"); return 2; }
             string o = r.GetValue(outDir)!;
-            if (Farm.EmbeddedFarm.CheckWritable(o) is { } why) { stderr.WriteLine($"fuzz replay: cannot write to '{Path.GetFullPath(o)}': {why}"); return 2; }
+            if (EmbeddedFarm.CheckWritable(o) is { } why) { stderr.WriteLine($"fuzz replay: cannot write to '{Path.GetFullPath(o)}': {why}"); return 2; }
             var bugList = bugSet.Ids.ToList();
-            var job = new NightlyReplay(factory, t, bugList);
+            var job = NightlyReplays.Create(factory, t, bugList);
             job.Log += l => Console.WriteLine($"  {l}");
             var (items, bad) = NightlyReplay.Collect(corpusDirs, crashDirs, factory.Create(t, bugList));
             foreach (var b in bad) stderr.WriteLine($"fuzz replay: skipped {b.Path}: {b.Reason}");

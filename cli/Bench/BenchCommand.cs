@@ -1,14 +1,14 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Text.Json;
-using Fuzz.Coordinator.Bench;
+using Fuzz.Cli.Commands;
+using Fuzz.Coordinator.Farm;
 using Fuzz.Engine.Fuzzing;
 using Fuzz.Engine.Input;
 using Fuzz.Engine.Storage;
 using Fuzz.Targets.Mmu;
-using Fuzz.Worker;
 
-namespace Fuzz.Coordinator.Commands;
+namespace Fuzz.Cli.Bench;
 
 /// <summary>fuzz bench: throughput of the model on one core, and soak runs of random programs (the false-positive check).</summary>
 public static class BenchCommand
@@ -84,7 +84,7 @@ public static class BenchCommand
     private static int Throughput(double seconds, int runs, ulong seed, int ops, BugSet bugs, bool breakdown)
     {
         var factory = new Fuzz.Targets.TargetFactory();
-        var raw = Fuzz.Coordinator.Bench.RawTargets.Load().Create(MmuTarget.Name, bugs.Ids.ToList());
+        var raw = RawTargets.Load().Create(MmuTarget.Name, bugs.Ids.ToList());
         var session = new FuzzSession(new FuzzOptions(MmuTarget.Name, ScheduleStrategyKind.Coverage, seed, bugs.Ids.ToList(), ops), factory, null);
         var loop = session.CreateLoop();
         Console.WriteLine($"machine: {Machine()}");
@@ -131,8 +131,8 @@ public static class BenchCommand
         Console.WriteLine($"settings: {o.Runs} runs; merge: a backlog of {o.Messages:N0} messages of one input each, half of them adding a feature; " +
             $"fuzz: {o.Warmup}s warm-up then {o.Seconds}s measured, one loop per worker, workers {(o.Broker is null ? "in this process" : "in this process (embedded) and as `fuzz worker` processes (RabbitMQ)")}, coordinator in this process");
         if (o.Broker is null) Console.WriteLine("no --broker: embedded transport only");
-        List<Bench.MergeRun> merges;
-        List<Bench.FarmRun> farms;
+        List<MergeRun> merges;
+        List<FarmRun> farms;
         try
         {
             (merges, farms) = await new FarmBench(o, Console.Out).RunAsync(stop.Token);
@@ -145,8 +145,8 @@ public static class BenchCommand
         static double Median(IEnumerable<double> xs) { var a = xs.Order().ToArray(); return a.Length == 0 ? double.NaN : a[a.Length / 2]; }
         var transports = merges.Select(m => m.Transport).Distinct().ToList();
         var summary = new List<object>();
-        List<Bench.FarmRun> Runs(string t, int workers) => farms.Where(f => f.Transport == t && f.Workers == workers).ToList();
-        static double PerRun(List<Bench.FarmRun> a, List<Bench.FarmRun> b, double scale) => Median(a.Zip(b, (x, y) => x.ExecsPerSecond / (scale * y.ExecsPerSecond)));
+        List<FarmRun> Runs(string t, int workers) => farms.Where(f => f.Transport == t && f.Workers == workers).ToList();
+        static double PerRun(List<FarmRun> a, List<FarmRun> b, double scale) => Median(a.Zip(b, (x, y) => x.ExecsPerSecond / (scale * y.ExecsPerSecond)));
         foreach (var t in transports)
         {
             var (ones, twos) = (Runs(t, 1), Runs(t, 2));
@@ -169,7 +169,7 @@ public static class BenchCommand
         {
             bench = "farm", machine = Machine(), runs = o.Runs, seconds = o.Seconds, warmup = o.Warmup, messages = o.Messages, summary,
             merges, farms,
-        }, new JsonSerializerOptions(RunCommand.JsonOptions) { NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals }));
+        }, new JsonSerializerOptions(StatsJson.Options) { NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals }));
         return 0;
     }
 
