@@ -6,7 +6,9 @@ namespace Fuzz.Targets;
 /// <summary>The targets this assembly provides. Found by name so an uninstrumented copy can be loaded beside the instrumented one.</summary>
 public sealed class TargetFactory : ITargetFactory
 {
-    public IReadOnlyList<string> Targets { get; } = [MmuTarget.Name];
+    public string DefaultTarget => MmuTarget.Name;
+
+    public IReadOnlyList<TargetDescription> Targets { get; } = [MmuTarget.Description];
 
     public IFuzzTarget Create(string target, IReadOnlyCollection<string> bugs) => target switch
     {

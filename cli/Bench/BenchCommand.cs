@@ -6,7 +6,6 @@ using Fuzz.Coordinator.Farm;
 using Fuzz.Engine.Fuzzing;
 using Fuzz.Engine.Input;
 using Fuzz.Engine.Storage;
-using Fuzz.Targets.Mmu;
 
 namespace Fuzz.Cli.Bench;
 
@@ -40,21 +39,22 @@ public static class BenchCommand
             { throughput, breakdown, seconds, runs, soak, jobs, seed, ops, outDir, bugs, bugTimes, trials, cap, workers, strategies, farm, broker, warmup, messages };
         cmd.SetAction((r, cancel) =>
         {
-            if (!BugOption.TryParse(r.GetValue(bugs) ?? [], Console.Error, out var bugSet)) return Task.FromResult(2);
+            var target = Targets.Factory.Describe(Targets.Factory.DefaultTarget)!;
+            if (!BugOption.TryParse(target, r.GetValue(bugs) ?? [], Console.Error, out var bugList)) return Task.FromResult(2);
             int o = Math.Clamp(r.GetValue(ops), 1, ProgramInput.MaxOps);
             if (r.GetValue(bugTimes) is { } which)
-                return Task.FromResult(TimeToBug(which, r.GetValue(strategies)!, Math.Max(1, r.GetValue(trials)), r.GetValue(cap), Math.Max(1, r.GetValue(workers)), r.GetValue(seed), r.GetValue(outDir), cancel));
+                return Task.FromResult(TimeToBug(target, which, r.GetValue(strategies)!, Math.Max(1, r.GetValue(trials)), r.GetValue(cap), Math.Max(1, r.GetValue(workers)), r.GetValue(seed), r.GetValue(outDir), cancel));
             if (r.GetValue(soak) > 0)
-                return Task.FromResult(Soak(r.GetValue(soak), r.GetValue(jobs), r.GetValue(seed), o, bugSet, r.GetValue(outDir), cancel));
+                return Task.FromResult(Soak(target.Name, r.GetValue(soak), r.GetValue(jobs), r.GetValue(seed), o, bugList, r.GetValue(outDir), cancel));
             if (r.GetValue(farm))
             {
                 int m = r.GetValue(messages);
                 if (m < 2 || m > 400_000) { Console.Error.WriteLine("fuzz bench: --messages must be between 2 and 400000"); return Task.FromResult(2); }
-                return Farm(new FarmBenchOptions(r.GetValue(broker), Math.Max(1, r.GetValue(seconds)), Math.Max(0, r.GetValue(warmup)), Math.Max(1, r.GetValue(runs)), m,
-                    r.GetValue(seed), bugSet.Ids.ToList()), cancel);
+                return Farm(new FarmBenchOptions(target.Name, r.GetValue(broker), Math.Max(1, r.GetValue(seconds)), Math.Max(0, r.GetValue(warmup)), Math.Max(1, r.GetValue(runs)), m,
+                    r.GetValue(seed), bugList), cancel);
             }
             if (r.GetValue(throughput))
-                return Task.FromResult(Throughput(r.GetValue(seconds), Math.Max(1, r.GetValue(runs)), r.GetValue(seed), o, bugSet, r.GetValue(breakdown)));
+                return Task.FromResult(Throughput(target.Name, r.GetValue(seconds), Math.Max(1, r.GetValue(runs)), r.GetValue(seed), o, bugList, r.GetValue(breakdown)));
             Console.Error.WriteLine("fuzz bench: give --throughput, --farm, --bugs or --soak N");
             return Task.FromResult(2);
         });
@@ -81,14 +81,14 @@ public static class BenchCommand
     /// corpus) for a run, then a raw replay of exactly the inputs that run executed on the
     /// uninstrumented model with no feedback. The ratio of the two is the loop's overhead.
     /// </summary>
-    private static int Throughput(double seconds, int runs, ulong seed, int ops, BugSet bugs, bool breakdown)
+    private static int Throughput(string target, double seconds, int runs, ulong seed, int ops, IReadOnlyList<string> bugs, bool breakdown)
     {
-        var factory = new Fuzz.Targets.TargetFactory();
-        var raw = RawTargets.Load().Create(MmuTarget.Name, bugs.Ids.ToList());
-        var session = new FuzzSession(new FuzzOptions(MmuTarget.Name, ScheduleStrategyKind.Coverage, seed, bugs.Ids.ToList(), ops), factory, null);
+        var factory = Targets.Factory;
+        var raw = RawTargets.Load().Create(target, bugs);
+        var session = new FuzzSession(new FuzzOptions(target, ScheduleStrategyKind.Coverage, seed, bugs.ToList(), ops), factory, null);
         var loop = session.CreateLoop();
         Console.WriteLine($"machine: {Machine()}");
-        Console.WriteLine($"settings: target {MmuTarget.Name}, generated programs up to {ops} ops, {runs} runs of {seconds}s each side, one thread");
+        Console.WriteLine($"settings: target {target}, generated programs up to {ops} ops, {runs} runs of {seconds}s each side, one thread");
         RunLoop(loop, 2, null);
         var warm = new List<byte[]>();
         RunLoop(loop, 1, warm);
@@ -103,7 +103,7 @@ public static class BenchCommand
             double rawRate = rawExecs / rawT;
             results.Add((full, rawRate, steps / rawT, (double)steps / rawExecs));
             Console.WriteLine($"run {run + 1}: full loop {full,9:N0} execs/s | raw replay {rawRate,9:N0} execs/s | ratio {full / rawRate:F3} | {steps / rawT,12:N0} steps/s raw, {(double)steps / rawExecs:F1} steps/program | corpus {session.Corpus.Count}, ft {session.Features.Features}");
-            if (breakdown) Breakdown(factory, bugs, inputs, rawRate);
+            if (breakdown) Breakdown(factory, target, bugs, inputs, rawRate);
         }
         var byRatio = results.OrderBy(x => x.Full / x.Raw).ToList();
         var mid = byRatio[byRatio.Count / 2];
@@ -174,10 +174,10 @@ public static class BenchCommand
     }
 
     /// <summary>Where the loop's time goes: the same inputs replayed with each part of the feedback switched on in turn.</summary>
-    private static void Breakdown(Fuzz.Targets.TargetFactory factory, BugSet bugs, List<byte[]> inputs, double rawRate)
+    private static void Breakdown(ITargetFactory factory, string targetName, IReadOnlyList<string> bugs, List<byte[]> inputs, double rawRate)
     {
         var context = TargetContext.Load(factory);
-        var target = context.Factory.Create(MmuTarget.Name, bugs.Ids.ToList());
+        var target = context.Factory.Create(targetName, bugs);
         var fb = new Fuzz.Engine.Feedback.Feedback(context.EdgeMap, context.EdgeLines);
         var global = new Fuzz.Engine.Feedback.FeatureSet();
         long readTicks = 0, touched = 0;
@@ -232,11 +232,11 @@ public static class BenchCommand
     private sealed record Trial(string Bug, string Strategy, ulong Seed, bool Found, double Seconds, long Execs, int Invariant);
 
     /// <summary>Each variant, each strategy, N seeds: seconds and executions until the first crash, capped.</summary>
-    private static int TimeToBug(string which, string strategyList, int trials, double cap, int workers, ulong seed, DirectoryInfo? outDir, CancellationToken cancel)
+    private static int TimeToBug(TargetDescription target, string which, string strategyList, int trials, double cap, int workers, ulong seed, DirectoryInfo? outDir, CancellationToken cancel)
     {
-        var ids = which == "all" ? Bugs.All.Select(b => b.Id).ToList() : which.Split(',', StringSplitOptions.RemoveEmptyEntries).ToList();
+        var ids = which == "all" ? target.Variants.Select(b => b.Id).ToList() : which.Split(',', StringSplitOptions.RemoveEmptyEntries).ToList();
         foreach (var id in ids)
-            if (Bugs.Find(id) is null) { Console.Error.WriteLine($"fuzz bench: unknown bug variant '{id}'"); return 2; }
+            if (target.FindVariant(id) is null) { Console.Error.WriteLine($"fuzz bench: unknown bug variant '{id}'"); return 2; }
         var kinds = new List<(string Name, ScheduleStrategyKind Kind)>();
         foreach (var name in strategyList.Split(',', StringSplitOptions.RemoveEmptyEntries))
         {
@@ -246,7 +246,7 @@ public static class BenchCommand
         Console.WriteLine($"machine: {Machine()}");
         Console.WriteLine($"time to bug: {trials} trials per variant and strategy (seeds {seed}..{seed + (ulong)trials - 1}), {workers} workers, empty corpus, cap {cap}s");
         var all = new List<Trial>();
-        var factory = new Fuzz.Targets.TargetFactory();
+        var factory = Targets.Factory;
         foreach (var id in ids)
             foreach (var (name, kind) in kinds)
             {
@@ -254,7 +254,7 @@ public static class BenchCommand
                 for (int i = 0; i < trials && !cancel.IsCancellationRequested; i++)
                 {
                     ulong s = seed + (ulong)i;
-                    var session = new FuzzSession(new FuzzOptions(MmuTarget.Name, kind, s, [id]), factory, store: null);
+                    var session = new FuzzSession(new FuzzOptions(target.Name, kind, s, [id]), factory, store: null);
                     for (int w = 0; w < workers; w++) session.CreateLoop();
                     using var found = new ManualResetEventSlim();
                     CrashFound? first = null;
@@ -281,11 +281,11 @@ public static class BenchCommand
         return 0;
     }
 
-    private static int Soak(long n, int jobs, ulong seed, int ops, BugSet bugs, DirectoryInfo? outDir, CancellationToken cancel)
+    private static int Soak(string target, long n, int jobs, ulong seed, int ops, IReadOnlyList<string> bugs, DirectoryInfo? outDir, CancellationToken cancel)
     {
         Console.WriteLine($"machine: {Machine()}");
-        Console.WriteLine($"soak: {n:N0} random programs ({ops} ops) under random schedules, seeds {seed}..{seed + (ulong)n - 1}, {jobs} threads, bugs: {(bugs.Ids.Any() ? string.Join(",", bugs.Ids) : "none")}");
-        var r = SoakRunner.Run(n, jobs, seed, ops, bugs, cancel, d => Console.WriteLine($"  {d:N0} programs"));
+        Console.WriteLine($"soak: {n:N0} random programs ({ops} ops) under random schedules, seeds {seed}..{seed + (ulong)n - 1}, {jobs} threads, bugs: {(bugs.Count > 0 ? string.Join(",", bugs) : "none")}");
+        var r = SoakRunner.Run(Targets.Factory, target, bugs, n, jobs, seed, ops, cancel, d => Console.WriteLine($"  {d:N0} programs"));
         Console.WriteLine($"programs: {r.Programs:N0}  steps: {r.Steps:N0}  time: {r.Elapsed.TotalSeconds:F1}s  violations: {r.Findings.Count}");
         foreach (var g in r.Findings.GroupBy(f => f.Invariant))
             Console.WriteLine($"  invariant {g.Key}: {g.Count()} (first: seed {g.First().Seed}: {g.First().Detail})");

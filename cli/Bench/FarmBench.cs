@@ -8,14 +8,12 @@ using Fuzz.Engine.Transport.Embedded;
 using Fuzz.Engine.Transport.Messages;
 using Fuzz.Engine.Transport.RabbitMq;
 using Fuzz.Engine.Transport.Wire;
-using Fuzz.Targets;
-using Fuzz.Targets.Mmu;
 using Fuzz.Worker.Node;
 using Google.Protobuf;
 
 namespace Fuzz.Cli.Bench;
 
-public sealed record FarmBenchOptions(string? Broker, double Seconds, double Warmup, int Runs, int Messages, ulong Seed, IReadOnlyCollection<string> Bugs);
+public sealed record FarmBenchOptions(string Target, string? Broker, double Seconds, double Warmup, int Runs, int Messages, ulong Seed, IReadOnlyCollection<string> Bugs);
 
 /// <summary><paramref name="Seconds"/>: until the last message was acknowledged (its input durable in the coordinator's log); <paramref name="FilesSeconds"/>: until every accepted input's file was written.</summary>
 public sealed record MergeRun(string Transport, int Messages, double Seconds, double MessagesPerSecond, double PublishPerSecond, long Accepted, int CorpusFiles, double FilesSeconds);
@@ -139,7 +137,7 @@ public sealed class FarmBench(FarmBenchOptions options, TextWriter output)
         string work = TempDir("merge");
         try
         {
-            var campaign = FarmWire.Campaign(MmuTarget.Name, options.Bugs);
+            var campaign = FarmWire.Campaign(options.Target, options.Bugs);
             var backlog = Backlog(new EnvelopeFactory("bench-publisher", campaign));
             await using var publisher = open();
             await publisher.ConnectAsync(cancel).ConfigureAwait(false);
@@ -155,8 +153,8 @@ public sealed class FarmBench(FarmBenchOptions options, TextWriter output)
 
             await using var link = open();
             var node = new CoordinatorNode(
-                new CoordinatorOptions("bench-coordinator", work, MmuTarget.Name, options.Bugs) { LoadWorkDirCorpus = false, MinimizeOnWorkers = false, StatsInterval = null },
-                new TargetFactory(), link);
+                new CoordinatorOptions("bench-coordinator", work, options.Target, options.Bugs) { LoadWorkDirCorpus = false, MinimizeOnWorkers = false, StatsInterval = null },
+                Targets.Factory, link);
             await using (node.ConfigureAwait(false))
             {
                 var started = node.StartAsync(cancel);
@@ -196,8 +194,8 @@ public sealed class FarmBench(FarmBenchOptions options, TextWriter output)
         {
             await using var link = open();
             var node = new CoordinatorNode(
-                new CoordinatorOptions("bench-coordinator", work, MmuTarget.Name, options.Bugs) { LoadWorkDirCorpus = false, StatsInterval = null },
-                new TargetFactory(), link);
+                new CoordinatorOptions("bench-coordinator", work, options.Target, options.Bugs) { LoadWorkDirCorpus = false, StatsInterval = null },
+                Targets.Factory, link);
             await using (node.ConfigureAwait(false))
             {
                 await node.StartAsync(cancel).ConfigureAwait(false);
@@ -208,7 +206,7 @@ public sealed class FarmBench(FarmBenchOptions options, TextWriter output)
                     if (transport == "embedded")
                     {
                         var wl = open();
-                        var w = new WorkerNode(new WorkerOptions(names[i], 1, new FuzzOptions(MmuTarget.Name, ScheduleStrategyKind.Coverage, seed, options.Bugs.ToList())) { Tasks = false }, new TargetFactory(), wl);
+                        var w = new WorkerNode(new WorkerOptions(names[i], 1, new FuzzOptions(options.Target, ScheduleStrategyKind.Coverage, seed, options.Bugs.ToList())) { Tasks = false }, Targets.Factory, wl);
                         inProcess.Add((w, wl));
                         await w.StartAsync(cancel).ConfigureAwait(false);
                         w.StartLoops();

@@ -14,6 +14,6 @@ public static class RawTargets
     {
         path ??= DefaultPath;
         if (!File.Exists(path)) throw new FileNotFoundException($"the uninstrumented model is missing: {path} (it is written when fuzz-targets is built)", path);
-        return TargetContext.Load(new Fuzz.Targets.TargetFactory(), path).Factory;
+        return TargetContext.Load(Targets.Factory, path).Factory;
     }
 }

@@ -5,7 +5,6 @@ using Fuzz.Coordinator.Farm;
 using Fuzz.Engine.Fuzzing;
 using Fuzz.Engine.Transport;
 using Fuzz.Engine.Transport.RabbitMq;
-using Fuzz.Targets;
 using Fuzz.Worker.Node;
 
 namespace Fuzz.Cli.Commands;
@@ -83,7 +82,7 @@ public static class WorkerCommand
         var farm = BrokerOption.Farm();
         var jobs = new Option<int>("--jobs") { Description = "fuzz loops, one thread each", DefaultValueFactory = _ => Environment.ProcessorCount };
         var name = new Option<string?>("--name") { Description = "worker name (default: host-pid)" };
-        var target = new Option<string>("--target") { Description = "fuzz target; must match the coordinator's", DefaultValueFactory = _ => "mmu" };
+        var target = new Option<string>("--target") { Description = "fuzz target; must match the coordinator's", DefaultValueFactory = _ => Targets.Factory.DefaultTarget };
         var bugs = BugOption.Create();
         var seed = new Option<ulong?>("--seed") { Description = "seed of the loops' random streams (default: from the name)" };
         var journal = new Option<string?>("--journal") { Description = "append one line per input and crash the broker confirmed (what this worker handed over)" };
@@ -93,16 +92,16 @@ public static class WorkerCommand
         UsageErrors.SetAction(cmd, async (r, cancel) =>
         {
             var stderr = Console.Error;
-            if (!BugOption.TryParse(r.GetValue(bugs) ?? [], stderr, out var bugSet)) return 2;
-            var factory = new TargetFactory();
+            var factory = Targets.Factory;
             string t = r.GetValue(target)!;
-            if (!factory.Targets.Contains(t)) { stderr.WriteLine($"fuzz worker: unknown target '{t}'"); return 2; }
+            if (factory.Describe(t) is not { } description) { stderr.WriteLine($"fuzz worker: unknown target '{t}'"); return 2; }
+            if (!BugOption.TryParse(description, r.GetValue(bugs) ?? [], stderr, out var bugList)) return 2;
             if (r.GetValue(jobs) < 1) { stderr.WriteLine("fuzz worker: --jobs must be at least 1"); return 2; }
             string n = r.GetValue(name) ?? $"{Environment.MachineName}-{Environment.ProcessId}";
             string farmName = r.GetValue(farm)!;
             if (!BrokerOption.TryOpen(r.GetValue(broker)!, farmName, stderr, "fuzz worker", out var transport, ConnectionNames.Of(ConnectionNames.Worker, farmName, n))) return 2;
             ulong s = r.GetValue(seed) ?? Fnv(n);
-            var options = new WorkerOptions(n, r.GetValue(jobs), new FuzzOptions(t, ScheduleStrategyKind.Coverage, s, bugSet.Ids.ToList()))
+            var options = new WorkerOptions(n, r.GetValue(jobs), new FuzzOptions(t, ScheduleStrategyKind.Coverage, s, bugList.ToList()))
             {
                 JournalPath = r.GetValue(journal), Tasks = !r.GetValue(noTasks),
             };
@@ -123,7 +122,7 @@ public static class WorkerCommand
                 await worker.DisposeAsync();
                 return 1;
             }
-            Say($"{n}: connected to {transport.Description}, {options.Jobs} loops, target {WireCampaign(t, bugSet.Ids)}, seed {s}");
+            Say($"{n}: connected to {transport.Description}, {options.Jobs} loops, target {WireCampaign(t, bugList)}, seed {s}");
             worker.StartLoops();
             long lastExecs = 0;
             var clock = System.Diagnostics.Stopwatch.StartNew();
@@ -167,7 +166,7 @@ public static class CoordinatorCommand
         var workdir = new Option<string>("--workdir") { Description = "corpus/<target>/, crashes/, stats.jsonl, inputs.log", Required = true };
         var standby = new Option<bool>("--standby") { Description = "start as a standby (it is one anyway while another coordinator holds the events queue); takes over when the active one goes" };
         var name = new Option<string?>("--name") { Description = "coordinator name (default: host-pid)" };
-        var target = new Option<string>("--target") { Description = "fuzz target", DefaultValueFactory = _ => "mmu" };
+        var target = new Option<string>("--target") { Description = "fuzz target", DefaultValueFactory = _ => Targets.Factory.DefaultTarget };
         var bugs = BugOption.Create();
         var budget = new Option<double>("--minimize-seconds") { Description = "time budget to minimise each new crash", DefaultValueFactory = _ => 30 };
         var timeout = new Option<double>("--worker-timeout") { Description = "seconds without a heartbeat before a worker counts as lost (on a broker with the event exchange, a worker whose connection closes is lost at once)", DefaultValueFactory = _ => 5 };
@@ -177,10 +176,10 @@ public static class CoordinatorCommand
         UsageErrors.SetAction(cmd, async (r, cancel) =>
         {
             var stderr = Console.Error;
-            if (!BugOption.TryParse(r.GetValue(bugs) ?? [], stderr, out var bugSet)) return 2;
-            var factory = new TargetFactory();
+            var factory = Targets.Factory;
             string t = r.GetValue(target)!;
-            if (!factory.Targets.Contains(t)) { stderr.WriteLine($"fuzz coordinator: unknown target '{t}'"); return 2; }
+            if (factory.Describe(t) is not { } description) { stderr.WriteLine($"fuzz coordinator: unknown target '{t}'"); return 2; }
+            if (!BugOption.TryParse(description, r.GetValue(bugs) ?? [], stderr, out var bugList)) return 2;
             string dir = r.GetValue(workdir)!;
             if (EmbeddedFarm.CheckWritable(dir) is { } why)
             {
@@ -190,7 +189,7 @@ public static class CoordinatorCommand
             string n = r.GetValue(name) ?? $"coordinator-{Environment.MachineName}-{Environment.ProcessId}";
             string farmName = r.GetValue(farm)!;
             if (!BrokerOption.TryOpen(r.GetValue(broker)!, farmName, stderr, "fuzz coordinator", out var transport, ConnectionNames.Of(ConnectionNames.Coordinator, farmName, n))) return 2;
-            var options = new CoordinatorOptions(n, dir, t, bugSet.Ids.ToList())
+            var options = new CoordinatorOptions(n, dir, t, bugList.ToList())
             {
                 MinimizeBudget = TimeSpan.FromSeconds(Math.Max(0.1, r.GetValue(budget))),
                 WorkerTimeout = TimeSpan.FromSeconds(Math.Max(0.5, r.GetValue(timeout))),
@@ -202,7 +201,7 @@ public static class CoordinatorCommand
             var print = new Lock();
             void Say(string line) { lock (print) Console.WriteLine(line); }
             node.Log += l => Say(l);
-            Say($"{n}: {(r.GetValue(standby) ? "standby" : "starting")}, work directory {Path.GetFullPath(dir)}, broker {transport.Description}, target {WorkerCommand.WireCampaign(t, bugSet.Ids)}");
+            Say($"{n}: {(r.GetValue(standby) ? "standby" : "starting")}, work directory {Path.GetFullPath(dir)}, broker {transport.Description}, target {WorkerCommand.WireCampaign(t, bugList)}");
             try
             {
                 await node.StartAsync(stop.Token);

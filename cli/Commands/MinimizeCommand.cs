@@ -4,7 +4,6 @@ using Fuzz.Engine.Fuzzing;
 using Fuzz.Engine.Input;
 using Fuzz.Engine.Minimization;
 using Fuzz.Engine.Storage;
-using Fuzz.Targets;
 
 namespace Fuzz.Cli.Commands;
 
@@ -14,7 +13,7 @@ public static class MinimizeCommand
     public static Command Build()
     {
         var input = new Argument<FileInfo>("crash-input") { Description = "a crashing input (e.g. crashes/<signature>/input)" };
-        var target = new Option<string>("--target") { Description = "fuzz target", DefaultValueFactory = _ => "mmu" };
+        var target = new Option<string>("--target") { Description = "fuzz target", DefaultValueFactory = _ => Targets.Factory.DefaultTarget };
         var outFile = new Option<FileInfo?>("--out") { Description = "where to write the minimised input (default: <crash-input>.min)" };
         var seconds = new Option<double>("--seconds") { Description = "time budget", DefaultValueFactory = _ => 60 };
         var bugs = BugOption.Create();
@@ -25,16 +24,15 @@ public static class MinimizeCommand
 
     public static int Run(FileInfo file, string targetName, FileInfo? outFile, double seconds, string[] bugIds, TextWriter stdout, TextWriter stderr, CancellationToken cancel)
     {
-        var factory = new TargetFactory();
-        if (!factory.Targets.Contains(targetName)) { stderr.WriteLine($"fuzz minimize: unknown target '{targetName}'"); return 2; }
-        if (!BugOption.TryParse(bugIds, stderr, out var bugs)) return 2;
+        if (Targets.Factory.Describe(targetName) is not { } description) { stderr.WriteLine($"fuzz minimize: unknown target '{targetName}'"); return 2; }
+        if (!BugOption.TryParse(description, bugIds, stderr, out var bugs)) return 2;
         if (!InputFile.TryRead(file, "fuzz minimize", stderr, out var bytes)) return 2;
-        var target = factory.Create(targetName, bugs.Ids.ToList());
+        var target = Targets.Factory.Create(targetName, bugs);
         var program = target.Codec.Decode(bytes);
         var first = target.ExecuteSafely(program);
         if (first.Violation is not { } v)
         {
-            stderr.WriteLine($"fuzz minimize: {file.Name} breaks no invariant{(bugs.Ids.Any() ? "" : " (a seeded variant needs --bug <id>)")}; nothing to minimise");
+            stderr.WriteLine($"fuzz minimize: {file.Name} breaks no invariant{(bugs.Count > 0 ? "" : " (a seeded variant needs --bug <id>)")}; nothing to minimise");
             return 1;
         }
         var (m, _, sig) = CrashReplay.MinimizeAndSign(target, program, TimeSpan.FromSeconds(Math.Max(0.1, seconds)), cancel);

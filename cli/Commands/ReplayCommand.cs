@@ -3,7 +3,6 @@ using System.Diagnostics;
 using Fuzz.Cli.Farm;
 using Fuzz.Coordinator.Replay;
 using Fuzz.Engine.Transport;
-using Fuzz.Targets;
 
 namespace Fuzz.Cli.Commands;
 
@@ -16,7 +15,7 @@ public static class ReplayCommand
         var crashes = new Option<string[]>("--crashes") { Description = "crashes directory, one sub-directory per signature (repeatable)", AllowMultipleArgumentsPerToken = true };
         var broker = BrokerOption.Create(required: false);
         var farm = BrokerOption.Farm();
-        var target = new Option<string>("--target") { Description = "fuzz target", DefaultValueFactory = _ => "mmu" };
+        var target = new Option<string>("--target") { Description = "fuzz target", DefaultValueFactory = _ => Targets.Factory.DefaultTarget };
         var bugs = BugOption.Create();
         var outDir = new Option<string>("--out") { Description = "where replay.json and replay.md go", DefaultValueFactory = _ => "replay-out" };
         var baseline = new Option<string?>("--baseline") { Description = "a previous replay.json to measure coverage drift against (default: <out>/replay.json if there is one)" };
@@ -27,16 +26,15 @@ public static class ReplayCommand
         UsageErrors.SetAction(cmd, async (r, cancel) =>
         {
             var stderr = Console.Error;
-            if (!BugOption.TryParse(r.GetValue(bugs) ?? [], stderr, out var bugSet)) return 2;
-            var factory = new TargetFactory();
+            var factory = Targets.Factory;
             string t = r.GetValue(target)!;
-            if (!factory.Targets.Contains(t)) { stderr.WriteLine($"fuzz replay: unknown target '{t}'"); return 2; }
+            if (factory.Describe(t) is not { } description) { stderr.WriteLine($"fuzz replay: unknown target '{t}'"); return 2; }
+            if (!BugOption.TryParse(description, r.GetValue(bugs) ?? [], stderr, out var bugList)) return 2;
             var corpusDirs = r.GetValue(corpus) ?? [];
             var crashDirs = r.GetValue(crashes) ?? [];
             if (corpusDirs.Length + crashDirs.Length == 0) { stderr.WriteLine("fuzz replay: give --corpus and/or --crashes"); return 2; }
             string o = r.GetValue(outDir)!;
             if (EmbeddedFarm.CheckWritable(o) is { } why) { stderr.WriteLine($"fuzz replay: cannot write to '{Path.GetFullPath(o)}': {why}"); return 2; }
-            var bugList = bugSet.Ids.ToList();
             var job = NightlyReplays.Create(factory, t, bugList);
             job.Log += l => Console.WriteLine($"  {l}");
             var (items, bad) = NightlyReplay.Collect(corpusDirs, crashDirs, factory.Create(t, bugList));

@@ -1,7 +1,6 @@
 using System.CommandLine;
 using Fuzz.Engine.Crashes;
-using Fuzz.Engine.Input;
-using Fuzz.Targets.Mmu;
+using Fuzz.Engine.Fuzzing;
 
 namespace Fuzz.Cli.Commands;
 
@@ -12,33 +11,33 @@ public static class ReproCommand
     {
         var input = new Argument<FileInfo>("input-file") { Description = "the program to replay (any bytes are a valid program)" };
         var trace = new Option<bool>("--trace") { Description = "print the per-thread timeline" };
-        var target = new Option<string>("--target") { Description = "fuzz target", DefaultValueFactory = _ => MmuTarget.Name };
+        var target = new Option<string>("--target") { Description = "fuzz target", DefaultValueFactory = _ => Targets.Factory.DefaultTarget };
         var bugs = BugOption.Create();
         var cmd = new Command("repro", "Replay one input exactly and report the verdict") { input, trace, target, bugs };
-        cmd.SetAction(r =>
-        {
-            if (r.GetValue(target) != MmuTarget.Name)
-            {
-                Console.Error.WriteLine($"fuzz repro: unknown target '{r.GetValue(target)}' (see `fuzz targets`)");
-                return 2;
-            }
-            return Run(r.GetValue(input)!, r.GetValue(trace), r.GetValue(bugs) ?? [], Console.Out, Console.Error);
-        });
+        cmd.SetAction(r => Run(r.GetValue(input)!, r.GetValue(trace), r.GetValue(bugs) ?? [], Console.Out, Console.Error, r.GetValue(target)));
         return cmd;
     }
 
-    public static int Run(FileInfo file, bool trace, string[] bugIds, TextWriter stdout, TextWriter stderr)
+    /// <param name="targetName">null: the default target</param>
+    public static int Run(FileInfo file, bool trace, string[] bugIds, TextWriter stdout, TextWriter stderr, string? targetName = null)
     {
-        if (!BugOption.TryParse(bugIds, stderr, out var bugs)) return 2;
+        targetName ??= Targets.Factory.DefaultTarget;
+        if (Targets.Factory.Describe(targetName) is not { } description)
+        {
+            stderr.WriteLine($"fuzz repro: unknown target '{targetName}' (see `fuzz targets`)");
+            return 2;
+        }
+        if (!BugOption.TryParse(description, bugIds, stderr, out var bugs)) return 2;
         if (!InputFile.TryRead(file, "fuzz repro", stderr, out var bytes, out long length)) return 2;
-        var program = MmuTarget.Codec.Decode(bytes);
+        var target = Targets.Factory.Create(targetName, bugs);
+        var program = target.Codec.Decode(bytes);
         stdout.WriteLine($"input: {file.Name} ({length} bytes{(length > bytes.Length ? $"; the decoder reads the first {bytes.Length}" : "")})");
-        stdout.Write(MmuReport.Header(program, bugs));
-        var runner = new MmuRunner(bugs) { Tracing = trace };
-        RunResult result;
+        stdout.Write(target.Header(program));
+        ExecResult result;
+        string outcome;
         try
         {
-            result = runner.Run(program);
+            (result, outcome) = target.Repro(program, trace);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
@@ -46,32 +45,9 @@ public static class ReproCommand
             stdout.WriteLine(e.StackTrace);
             return 1;
         }
-        stdout.Write(MmuReport.Outcome(result));
+        stdout.Write(outcome);
         if (result.Violation is not { } v) return 0;
-        stdout.WriteLine($"signature: {CrashSignature.Compute(v, program, result.Preemptions, MmuTarget.Vocabulary)}  (key {CrashSignature.Key(v)}; a minimised input's signature names its crash directory)");
+        stdout.WriteLine($"signature: {CrashSignature.Compute(v, program, result.Preemptions, target.Vocabulary)}  (key {CrashSignature.Key(v)}; a minimised input's signature names its crash directory)");
         return 1;
-    }
-}
-
-internal static class BugOption
-{
-    public static Option<string[]> Create() => new("--bug")
-    {
-        Description = "switch on a seeded bug variant by id (repeatable, or ids separated by commas; see `fuzz targets`)",
-    };
-
-    public static bool TryParse(string[] ids, TextWriter stderr, out BugSet bugs)
-    {
-        try
-        {
-            bugs = new BugSet(ids.SelectMany(i => i.Split(',', StringSplitOptions.RemoveEmptyEntries)));
-            return true;
-        }
-        catch (ArgumentException e)
-        {
-            stderr.WriteLine($"fuzz: {e.Message}");
-            bugs = BugSet.None;
-            return false;
-        }
     }
 }

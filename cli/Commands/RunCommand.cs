@@ -7,7 +7,6 @@ using Fuzz.Coordinator.Farm;
 using Fuzz.Engine.Corpus;
 using Fuzz.Engine.Crashes;
 using Fuzz.Engine.Fuzzing;
-using Fuzz.Targets;
 
 namespace Fuzz.Cli.Commands;
 
@@ -16,7 +15,7 @@ public static class RunCommand
 {
     public static Command Build()
     {
-        var target = new Option<string>("--target") { Description = "fuzz target (see `fuzz targets`)", DefaultValueFactory = _ => "mmu" };
+        var target = new Option<string>("--target") { Description = "fuzz target (see `fuzz targets`)", DefaultValueFactory = _ => Targets.Factory.DefaultTarget };
         var time = new Option<string?>("--time") { Description = "stop after this long (60s, 5m, 2h; default: until Ctrl-C)" };
         var workers = new Option<int>("--workers") { Description = "fuzz loops, one thread each", DefaultValueFactory = _ => Environment.ProcessorCount };
         var corpus = new Option<string[]>("--corpus") { Description = "seed corpus directory (repeatable); the work directory's own corpus is always loaded", AllowMultipleArgumentsPerToken = true };
@@ -66,13 +65,13 @@ public static class RunCommand
 
     public static int Run(RunArgs a, TextWriter stdout, TextWriter stderr, CancellationToken cancel)
     {
-        var factory = new TargetFactory();
-        if (!factory.Targets.Contains(a.Target))
+        var factory = Targets.Factory;
+        if (factory.Describe(a.Target) is not { } description)
         {
-            stderr.WriteLine($"fuzz run: unknown target '{a.Target}' (targets: {string.Join(", ", factory.Targets)})");
+            stderr.WriteLine($"fuzz run: unknown target '{a.Target}' (targets: {string.Join(", ", factory.Targets.Select(t => t.Name))})");
             return 2;
         }
-        if (!BugOption.TryParse(a.Bugs, stderr, out var bugSet)) return 2;
+        if (!BugOption.TryParse(description, a.Bugs, stderr, out var bugs)) return 2;
         TimeSpan? limit = null;
         if (a.Time is { } t)
         {
@@ -90,11 +89,11 @@ public static class RunCommand
             stderr.WriteLine($"fuzz run: cannot write to the output directory '{Path.GetFullPath(a.Out)}': {why}");
             return 2;
         }
-        var options = new FuzzOptions(a.Target, kind, a.Seed, bugSet.Ids.ToList());
+        var options = new FuzzOptions(a.Target, kind, a.Seed, bugs.ToList());
         return a.Merge ? Merge(a, options, factory, stdout, stderr) : Fuzz(a, options, factory, limit, stdout, stderr, cancel);
     }
 
-    private static int Fuzz(RunArgs a, FuzzOptions options, TargetFactory factory, TimeSpan? limit, TextWriter stdout, TextWriter stderr, CancellationToken cancel)
+    private static int Fuzz(RunArgs a, FuzzOptions options, ITargetFactory factory, TimeSpan? limit, TextWriter stdout, TextWriter stderr, CancellationToken cancel)
     {
         using var farm = new EmbeddedFarm(options, factory, a.Workers, a.Out, TimeSpan.FromSeconds(Math.Max(1, a.MinimizeSeconds)));
         var print = new Lock();
@@ -182,7 +181,7 @@ public static class RunCommand
     /// libFuzzer's -merge=1: inputs already in the output corpus first, then the rest from the
     /// smallest up; an input is kept only if it adds a feature.
     /// </summary>
-    private static int Merge(RunArgs a, FuzzOptions options, TargetFactory factory, TextWriter stdout, TextWriter stderr)
+    private static int Merge(RunArgs a, FuzzOptions options, ITargetFactory factory, TextWriter stdout, TextWriter stderr)
     {
         var target = factory.Create(options.Target, options.Bugs);
         var store = new CorpusStore(Path.Combine(a.Out, "corpus", options.Target));

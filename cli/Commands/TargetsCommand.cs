@@ -1,5 +1,4 @@
 using System.CommandLine;
-using Fuzz.Targets.Mmu;
 
 namespace Fuzz.Cli.Commands;
 
@@ -15,22 +14,25 @@ public static class TargetsCommand
 
     public static void Print(TextWriter o)
     {
-        o.WriteLine($"target {MmuTarget.Name} (default): the KVM x86 shadow-MMU model, up to {MmuTarget.Vocabulary.MaxThreads} threads");
-        o.WriteLine("  operations:");
-        for (int i = 0; i < MmuTarget.Vocabulary.Ops.Count; i++)
+        foreach (var t in Targets.Factory.Targets)
         {
-            var op = MmuTarget.Vocabulary.Ops[i];
-            o.WriteLine($"    {i,2} {op.Name}({string.Join(", ", op.Args.Select(a => a.ToString()))})");
-            o.WriteLine($"       {op.Description}");
-        }
-        o.WriteLine("  configuration bits: 0 = A/D bits disabled (eptad=0), 1-2 = need_resched quantum (64, 16, 4, never)");
-        o.WriteLine("  invariants checked (mmu-model.md §4):");
-        foreach (var (id, name) in MmuTarget.CheckedInvariants) o.WriteLine($"    {id,2} {name}");
-        o.WriteLine("  bug variants (--bug <id>):");
-        foreach (var b in Bugs.All)
-        {
-            o.WriteLine($"    {b.Id,-24} invariant {b.Invariant}: {b.Defect}");
-            o.WriteLine($"    {"",-24} from {b.Source}");
+            o.WriteLine($"target {t.Name}{(t.Name == Targets.Factory.DefaultTarget ? " (default)" : "")}: {t.Summary}, up to {t.Vocabulary.MaxThreads} threads");
+            o.WriteLine("  operations:");
+            for (int i = 0; i < t.Vocabulary.Ops.Count; i++)
+            {
+                var op = t.Vocabulary.Ops[i];
+                o.WriteLine($"    {i,2} {op.Name}({string.Join(", ", op.Args.Select(a => a.ToString()))})");
+                o.WriteLine($"       {op.Description}");
+            }
+            o.WriteLine($"  configuration bits: {string.Join(", ", t.Configuration.Select(c => $"{c.Bits} = {c.Meaning}"))}");
+            o.WriteLine($"  invariants checked ({t.InvariantsDefinedIn}):");
+            foreach (var inv in t.Invariants) o.WriteLine($"    {inv.Id,2} {inv.Name}");
+            o.WriteLine("  bug variants (--bug <id>):");
+            foreach (var b in t.Variants)
+            {
+                o.WriteLine($"    {b.Id,-24} invariant {b.Invariant}: {b.Defect}");
+                o.WriteLine($"    {"",-24} from {b.Source}");
+            }
         }
     }
 }

@@ -25,13 +25,28 @@ public interface IFuzzTarget
 
     /// <summary>Replays with tracing on and returns the program, its timeline and the verdict as text.</summary>
     string Explain(ProgramInput program);
+
+    /// <summary>The configuration, the bug variants switched on and the program, before it runs.</summary>
+    string Header(ProgramInput program);
+
+    /// <summary>
+    /// Runs with the program's own choice stream, traced if <paramref name="trace"/>, and returns the
+    /// result with its account: the timeline (when traced), what the schedule did, the verdict.
+    /// </summary>
+    (ExecResult Result, string Outcome) Repro(ProgramInput program, bool trace);
 }
 
-/// <summary>Creates targets by name with a set of seeded bug variants switched on.</summary>
+/// <summary>Describes its targets and creates them by name with a set of seeded bug variants switched on.</summary>
 public interface ITargetFactory
 {
-    IReadOnlyList<string> Targets { get; }
+    /// <summary>The target a command runs when none is named.</summary>
+    string DefaultTarget { get; }
+
+    IReadOnlyList<TargetDescription> Targets { get; }
+
     IFuzzTarget Create(string target, IReadOnlyCollection<string> bugs);
+
+    TargetDescription? Describe(string target) => Targets.FirstOrDefault(t => t.Name == target);
 }
 
 public static class FuzzTargetExtensions

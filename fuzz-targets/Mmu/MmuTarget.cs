@@ -48,12 +48,15 @@ public sealed class MmuTarget
 
     public static readonly ProgramCodec Codec = new(Vocabulary);
 
-    public static readonly IReadOnlyList<(int Id, string Name)> CheckedInvariants =
-        Inv.Names.OrderBy(kv => kv.Key).Select(kv => (kv.Key, kv.Value)).ToList();
-
     /// <summary>Config bit 0: A/D bits enabled (eptad=1). Bits 1-2: steps before need_resched() while holding mmu_lock.</summary>
     public static bool AdEnabled(byte config) => (config & 1) == 0;
     public static int ReschedQuantum(byte config) => ((config >> 1) & 3) switch { 0 => 64, 1 => 16, 2 => 4, _ => 1 << 30 };
+
+    public static readonly TargetDescription Description = new(
+        Name, "the KVM x86 shadow-MMU model", Vocabulary, Codec,
+        [new("0", "A/D bits disabled (eptad=0)"), new("1-2", "need_resched quantum (64, 16, 4, never)")],
+        "mmu-model.md §4", Inv.Names.OrderBy(kv => kv.Key).Select(kv => new CheckedInvariant(kv.Key, kv.Value)).ToList(),
+        Bugs.All.Select(b => new SeededBug(b.Id, b.Source, b.Defect, (int)b.Invariant)).ToList());
 
     public static readonly RuntimeInvariants Runtime = new(Inv.SafeFree, Inv.Names[Inv.SafeFree], Inv.Liveness, Inv.Names[Inv.Liveness]);
 }
@@ -81,17 +84,30 @@ public sealed class MmuRunner : IFuzzTarget
         set => _machine.SemanticMap = value;
     }
 
-    public ExecResult Execute(ProgramInput program, IScheduleStrategy? strategy = null)
-    {
-        var r = Run(program, strategy ?? new InputStrategy(program.Choices));
-        return new ExecResult(r.Violation, r.Steps, r.Schedule, r.Preemptions, r.ContextSwitches);
-    }
+    public ExecResult Execute(ProgramInput program, IScheduleStrategy? strategy = null) =>
+        Result(Run(program, strategy ?? new InputStrategy(program.Choices)));
+
+    private static ExecResult Result(RunResult r) => new(r.Violation, r.Steps, r.Schedule, r.Preemptions, r.ContextSwitches);
 
     public string Explain(ProgramInput program)
     {
         bool was = Tracing;
         Tracing = true;
         try { return MmuReport.Explain(program, Run(program), _bugs); }
+        finally { Tracing = was; }
+    }
+
+    public string Header(ProgramInput program) => MmuReport.Header(program, _bugs);
+
+    public (ExecResult Result, string Outcome) Repro(ProgramInput program, bool trace)
+    {
+        bool was = Tracing;
+        Tracing = trace;
+        try
+        {
+            var r = Run(program);
+            return (Result(r), MmuReport.Outcome(r));
+        }
         finally { Tracing = was; }
     }
 

@@ -18,6 +18,8 @@ public class ModelExceptionTests
         public ExecResult Execute(ProgramInput program, IScheduleStrategy? strategy = null) =>
             program.Ops.Length > 1 ? throw new IndexOutOfRangeException("slot 9") : new ExecResult(null, 1, [], 0, 0);
         public string Explain(ProgramInput program) => "";
+        public string Header(ProgramInput program) => "";
+        public (ExecResult Result, string Outcome) Repro(ProgramInput program, bool trace) => (Execute(program), "");
     }
 
     [Fact]

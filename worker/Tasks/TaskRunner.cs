@@ -13,7 +13,7 @@ public sealed class TaskRunner(ITargetFactory factory)
     public TaskResult Run(FarmTask task, CancellationToken cancel)
     {
         var result = new TaskResult { TaskId = task.Id };
-        if (!factory.Targets.Contains(task.Target))
+        if (factory.Describe(task.Target) is null)
         {
             result.Failed = $"unknown target '{task.Target}'";
             return result;
