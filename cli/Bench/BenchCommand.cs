@@ -85,7 +85,7 @@ public static class BenchCommand
     {
         var factory = Targets.Factory;
         var raw = RawTargets.Load().Create(target, bugs);
-        var session = new FuzzSession(new FuzzOptions(target, ScheduleStrategyKind.Coverage, seed, bugs.ToList(), ops), factory, null);
+        var session = new FuzzSession(new FuzzOptions(target, ScheduleStrategyKind.Coverage, seed, bugs, ops), factory, null);
         var loop = session.CreateLoop();
         Console.WriteLine($"machine: {Machine()}");
         Console.WriteLine($"settings: target {target}, generated programs up to {ops} ops, {runs} runs of {seconds}s each side, one thread");

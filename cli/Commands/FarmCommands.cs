@@ -101,7 +101,7 @@ public static class WorkerCommand
             string farmName = r.GetValue(farm)!;
             if (!BrokerOption.TryOpen(r.GetValue(broker)!, farmName, stderr, "fuzz worker", out var transport, ConnectionNames.Of(ConnectionNames.Worker, farmName, n))) return 2;
             ulong s = r.GetValue(seed) ?? Fnv(n);
-            var options = new WorkerOptions(n, r.GetValue(jobs), new FuzzOptions(t, ScheduleStrategyKind.Coverage, s, bugList.ToList()))
+            var options = new WorkerOptions(n, r.GetValue(jobs), new FuzzOptions(t, ScheduleStrategyKind.Coverage, s, bugList))
             {
                 JournalPath = r.GetValue(journal), Tasks = !r.GetValue(noTasks),
             };
@@ -189,7 +189,7 @@ public static class CoordinatorCommand
             string n = r.GetValue(name) ?? $"coordinator-{Environment.MachineName}-{Environment.ProcessId}";
             string farmName = r.GetValue(farm)!;
             if (!BrokerOption.TryOpen(r.GetValue(broker)!, farmName, stderr, "fuzz coordinator", out var transport, ConnectionNames.Of(ConnectionNames.Coordinator, farmName, n))) return 2;
-            var options = new CoordinatorOptions(n, dir, t, bugList.ToList())
+            var options = new CoordinatorOptions(n, dir, t, bugList)
             {
                 MinimizeBudget = TimeSpan.FromSeconds(Math.Max(0.1, r.GetValue(budget))),
                 WorkerTimeout = TimeSpan.FromSeconds(Math.Max(0.5, r.GetValue(timeout))),

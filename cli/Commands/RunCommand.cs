@@ -89,7 +89,7 @@ public static class RunCommand
             stderr.WriteLine($"fuzz run: cannot write to the output directory '{Path.GetFullPath(a.Out)}': {why}");
             return 2;
         }
-        var options = new FuzzOptions(a.Target, kind, a.Seed, bugs.ToList());
+        var options = new FuzzOptions(a.Target, kind, a.Seed, bugs);
         return a.Merge ? Merge(a, options, factory, stdout, stderr) : Fuzz(a, options, factory, limit, stdout, stderr, cancel);
     }
 
