@@ -4,7 +4,7 @@ using Fuzz.Engine.Fuzzing;
 namespace Fuzz.Cli.Commands;
 
 /// <summary>--bug: seeded bug variants of the target, by id.</summary>
-internal static class BugOption
+public static class BugOption
 {
     public static Option<string[]> Create() => new("--bug")
     {
