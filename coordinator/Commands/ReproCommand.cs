@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Fuzz.Engine.Crashes;
+using Fuzz.Engine.Fuzzing;
 using Fuzz.Engine.Input;
 using Fuzz.Targets.Mmu;
 
@@ -35,7 +36,7 @@ public static class ReproCommand
         stdout.WriteLine($"input: {file.Name} ({length} bytes{(length > bytes.Length ? $"; the decoder reads the first {bytes.Length}" : "")})");
         stdout.Write(MmuReport.Header(program, bugs));
         var runner = new MmuRunner(bugs) { Tracing = trace };
-        RunResult result;
+        ExecResult result;
         try
         {
             result = runner.Run(program);
@@ -48,7 +49,7 @@ public static class ReproCommand
         }
         stdout.Write(MmuReport.Outcome(result));
         if (result.Violation is not { } v) return 0;
-        stdout.WriteLine($"signature: {CrashSignature.Compute(v, program, result.Preemptions, MmuTarget.Vocabulary)}  (key {CrashSignature.Key(v)}; a minimised input's signature names its crash directory)");
+        stdout.WriteLine($"signature: {CrashSignature.Compute(v.Key, program, result.Preemptions, MmuTarget.Vocabulary)}  (key {v.Key}; a minimised input's signature names its crash directory)");
         return 1;
     }
 }
