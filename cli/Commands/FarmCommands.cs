@@ -3,6 +3,7 @@ using System.Runtime.InteropServices;
 using Fuzz.Cli.Farm;
 using Fuzz.Coordinator.Farm;
 using Fuzz.Engine.Fuzzing;
+using Fuzz.Engine.Hashing;
 using Fuzz.Engine.Transport;
 using Fuzz.Engine.Transport.RabbitMq;
 using Fuzz.Worker.Node;
@@ -100,7 +101,7 @@ public static class WorkerCommand
             string n = r.GetValue(name) ?? $"{Environment.MachineName}-{Environment.ProcessId}";
             string farmName = r.GetValue(farm)!;
             if (!BrokerOption.TryOpen(r.GetValue(broker)!, farmName, stderr, "fuzz worker", out var transport, ConnectionNames.Of(ConnectionNames.Worker, farmName, n))) return 2;
-            ulong s = r.GetValue(seed) ?? Fnv(n);
+            ulong s = r.GetValue(seed) ?? Fnv1a.Hash(n);
             var options = new WorkerOptions(n, r.GetValue(jobs), new FuzzOptions(t, ScheduleStrategyKind.Coverage, s, bugList))
             {
                 JournalPath = r.GetValue(journal), Tasks = !r.GetValue(noTasks),
@@ -147,13 +148,6 @@ public static class WorkerCommand
     }
 
     internal static string WireCampaign(string target, IEnumerable<string> bugs) => Fuzz.Engine.Transport.Wire.FarmWire.Campaign(target, bugs);
-
-    private static ulong Fnv(string s)
-    {
-        ulong h = 0xcbf29ce484222325UL;
-        foreach (char c in s) h = (h ^ c) * 0x100000001b3UL;
-        return h;
-    }
 }
 
 /// <summary>fuzz coordinator: merges corpora, triages crashes, tracks workers.</summary>

@@ -57,7 +57,7 @@ public static class MinimizeCommand
         return 0;
     }
 
-    private static string Row(string name, ProgramStats s) =>
+    private static string Row(string name, ProgramShape s) =>
         $"{name,-10} {s.Ops,5} {s.Threads,8} {s.Preemptions,12} {s.ContextSwitches,9} {s.Steps,7} {s.Choices,8}";
 }
 

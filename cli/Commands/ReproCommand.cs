@@ -47,7 +47,7 @@ public static class ReproCommand
         }
         stdout.Write(outcome);
         if (result.Violation is not { } v) return 0;
-        stdout.WriteLine($"signature: {CrashSignature.Compute(v, program, result.Preemptions, target.Vocabulary)}  (key {CrashSignature.Key(v)}; a minimised input's signature names its crash directory)");
+        stdout.WriteLine($"signature: {CrashSignature.Compute(v.Key, program, result.Preemptions, target.Vocabulary)}  (key {v.Key}; a minimised input's signature names its crash directory)");
         return 1;
     }
 }

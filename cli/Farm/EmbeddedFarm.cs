@@ -18,7 +18,7 @@ public sealed record StatsLine(double Seconds, long Execs, double ExecsPerSecond
 /// </summary>
 public sealed class EmbeddedFarm : IDisposable
 {
-    private readonly HashSet<string> _keys = new(StringComparer.Ordinal);
+    private readonly HashSet<CrashKey> _keys = new();
     private readonly EmbeddedTransport _coordinatorLink, _workerLink;
 
     public EmbeddedFarm(FuzzOptions options, ITargetFactory factory, int workers, string workDir, TimeSpan minimizeBudget)
@@ -35,7 +35,7 @@ public sealed class EmbeddedFarm : IDisposable
         Worker.Session.Crash += c =>
         {
             bool first;
-            lock (_keys) first = _keys.Add(CrashSignature.Key(c.Violation));
+            lock (_keys) first = _keys.Add(c.Violation.Key);
             if (first) FirstOfKind?.Invoke(c);
         };
         Coordinator.StartAsync(CancellationToken.None).GetAwaiter().GetResult();

@@ -380,7 +380,13 @@ public sealed class CoordinatorNode : IAsyncDisposable
         string received = Path.Combine(Options.WorkDir, "crashes-received");
         Directory.CreateDirectory(received);
         AtomicFile.Write(Path.Combine(received, CorpusStore.NameOf(input)), input);
-        var submission = new CrashSubmission(input, crash.Key, crash.FoundAtExec, crash.FoundAtSeconds, sender);
+        if (WireTypes.FromWire(crash.Key) is not { } key)
+        {
+            Log?.Invoke($"a crash from {sender} carries no key: dropped");
+            _ = d.AckAsync();
+            return;
+        }
+        var submission = new CrashSubmission(input, key, crash.FoundAtExec, crash.FoundAtSeconds, sender);
         Triage.Submit(submission, outcome => { _ = d.AckAsync(); });
     }
 
@@ -408,7 +414,7 @@ public sealed class CoordinatorNode : IAsyncDisposable
     }
 
     /// <summary>The triage thread's minimiser: a task for the workers, waited for; null (minimise here) when no worker is alive or it times out.</summary>
-    private MinimizeResult? MinimizeOnWorker(IFuzzTarget target, byte[] input, ProgramInput program, string key, TimeSpan budget, CancellationToken cancel)
+    private MinimizeResult? MinimizeOnWorker(IFuzzTarget target, byte[] input, ProgramInput program, CrashKey key, TimeSpan budget, CancellationToken cancel)
     {
         if (!Workers.Any(w => w.State == WorkerState.Alive)) return null;
         string id = $"minimize-{Guid.NewGuid():N}";
@@ -418,7 +424,7 @@ public sealed class CoordinatorNode : IAsyncDisposable
         env.Task = new FarmTask
         {
             Id = id, ReplyTo = Topology.Events, Target = Options.Target, Bugs = { Options.Bugs },
-            Minimize = new MinimizeCrash { Input = ByteString.CopyFrom(input), Key = key, BudgetSeconds = budget.TotalSeconds },
+            Minimize = new MinimizeCrash { Input = ByteString.CopyFrom(input), Key = key.ToWire(), BudgetSeconds = budget.TotalSeconds },
         };
         try
         {
@@ -426,7 +432,8 @@ public sealed class CoordinatorNode : IAsyncDisposable
             Interlocked.Increment(ref _tasksSent);
             if (!tcs.Task.Wait(budget * 3 + TimeSpan.FromSeconds(30), cancel) || tcs.Task.Result is not { } m) return null;
             var minimized = target.Codec.Decode(m.MinimizedInput.ToByteArray());
-            return new MinimizeResult(program, minimized, m.Key, Stats(m.Before), Stats(m.After), (int)m.Executions, TimeSpan.FromSeconds(m.Seconds), m.TimedOut);
+            if (WireTypes.FromWire(m.Key) != key) return null;
+            return new MinimizeResult(program, minimized, key, WireTypes.FromWire(m.Before), WireTypes.FromWire(m.After), (int)m.Executions, TimeSpan.FromSeconds(m.Seconds), m.TimedOut);
         }
         catch (Exception e) when (e is OperationCanceledException or AggregateException or ObjectDisposedException)
         {
@@ -437,10 +444,6 @@ public sealed class CoordinatorNode : IAsyncDisposable
             _pendingTasks.TryRemove(id, out _);
         }
     }
-
-    private static ProgramStats Stats(ProgramShape? s) => s is null
-        ? new ProgramStats(0, 0, 0, 0, 0, 0)
-        : new ProgramStats((int)s.Ops, (int)s.Threads, (int)s.Preemptions, (int)s.ContextSwitches, (long)s.Steps, 0);
 
     private void Seen(string name, Heartbeat? hb, long sentUnixMs)
     {

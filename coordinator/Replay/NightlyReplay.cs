@@ -14,7 +14,7 @@ namespace Fuzz.Coordinator.Replay;
 
 /// <summary>One replayed corpus entry or crash: the verdict now and what was expected.</summary>
 public sealed record ReplayedEntry(
-    string Name, string Kind, bool Fails, string Key, string Detail, uint Features, string FeatureHash, string Signature, string ExpectedSignature, string By);
+    string Name, string Kind, bool Fails, CrashKey? Key, string Detail, uint Features, string FeatureHash, string Signature, string ExpectedSignature, string By);
 
 public sealed record CoverageDrift(int? BaselineFeatures, int Features, int? BaselineEntries, int EntriesWithChangedCoverage, int EntriesThatLostFeatures, int NewEntries, int EntriesGone);
 
@@ -154,7 +154,7 @@ public sealed class NightlyReplay(string target, IReadOnlyCollection<string> bug
         {
             features.UnionWith(r.Features);
             foreach (var (v, item) in r.Verdicts.Zip(items))
-                entries.Add(new ReplayedEntry(item.Name, item.Kind, v.Violation, v.Key, v.Detail, v.FeatureCount, v.FeatureHash.ToString("x16"), v.Signature, item.ExpectedSignature, by));
+                entries.Add(new ReplayedEntry(item.Name, item.Kind, v.Violation, WireTypes.FromWire(v.Key), v.Detail, v.FeatureCount, v.FeatureHash.ToString("x16"), v.Signature, item.ExpectedSignature, by));
         }
         entries.Sort((a, b) => (a.Kind, a.Name).CompareTo((b.Kind, b.Name)));
         return (entries, features);

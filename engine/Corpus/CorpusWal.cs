@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Collections.Concurrent;
+using Fuzz.Engine.Hashing;
 
 namespace Fuzz.Engine.Corpus;
 
@@ -85,7 +86,7 @@ public sealed class CorpusWal : IDisposable
         foreach (var d in inputs)
         {
             BinaryPrimitives.WriteUInt32LittleEndian(buffer.AsSpan(at), (uint)d.Length);
-            BinaryPrimitives.WriteUInt64LittleEndian(buffer.AsSpan(at + 4), Fnv(d));
+            BinaryPrimitives.WriteUInt64LittleEndian(buffer.AsSpan(at + 4), Fnv1a.Hash(d));
             d.CopyTo(buffer.AsSpan(at + Header));
             at += Header + d.Length;
         }
@@ -158,18 +159,11 @@ public sealed class CorpusWal : IDisposable
             ulong sum = BinaryPrimitives.ReadUInt64LittleEndian(header.AsSpan(4));
             if (len > MaxRecord) break;
             var data = new byte[len];
-            if (s.ReadAtLeast(data, (int)len, throwOnEndOfStream: false) < len || Fnv(data) != sum) break;
+            if (s.ReadAtLeast(data, (int)len, throwOnEndOfStream: false) < len || Fnv1a.Hash(data) != sum) break;
             list.Add(data);
             end += Header + len;
         }
         return (list, end);
-    }
-
-    private static ulong Fnv(ReadOnlySpan<byte> data)
-    {
-        ulong h = 0xcbf29ce484222325UL;
-        foreach (byte b in data) h = (h ^ b) * 0x100000001b3UL;
-        return h;
     }
 
     /// <summary>Writes what is queued, then closes the log.</summary>

@@ -11,21 +11,21 @@ namespace Fuzz.Engine.Crashes;
 
 public sealed record CrashReport(
     string Signature, string Target, IReadOnlyList<string> Bugs, int Invariant, string InvariantName, string Site, string Detail,
-    string Shape, string Actor, string Operation, long Step, ProgramStats Before, ProgramStats After, double MinimizeSeconds,
-    int MinimizeExecutions, bool MinimizeTimedOut, long FoundAtExec, double FoundAtSeconds, int Hits, string Repro, string Key = "", string FoundBy = "");
+    string Shape, string Actor, string Operation, long Step, ProgramShape Before, ProgramShape After, double MinimizeSeconds,
+    int MinimizeExecutions, bool MinimizeTimedOut, long FoundAtExec, double FoundAtSeconds, int Hits, string Repro, CrashKey? Key = null, string FoundBy = "");
 
 /// <summary>A crash handed to triage: its input, the invariant and site it failed with where it was found, and who found it.</summary>
-public sealed record CrashSubmission(byte[] Input, string Key, long Exec, double Seconds, string FoundBy = "")
+public sealed record CrashSubmission(byte[] Input, CrashKey Key, long Exec, double Seconds, string FoundBy = "")
 {
-    public static CrashSubmission From(CrashFound c, string foundBy = "") => new(c.Input, CrashSignature.Key(c.Violation), c.Exec, c.Elapsed.TotalSeconds, foundBy);
+    public static CrashSubmission From(CrashFound c, string foundBy = "") => new(c.Input, c.Violation.Key, c.Exec, c.Elapsed.TotalSeconds, foundBy);
 }
 
 /// <summary>Minimisation done elsewhere (e.g. by a worker); null = not available, minimise here.</summary>
-public delegate MinimizeResult? RemoteMinimizer(IFuzzTarget target, byte[] input, ProgramInput program, string key, TimeSpan budget, CancellationToken cancel);
+public delegate MinimizeResult? RemoteMinimizer(IFuzzTarget target, byte[] input, ProgramInput program, CrashKey key, TimeSpan budget, CancellationToken cancel);
 
 public enum TriageVerdict { Filed, Duplicate, NotReproduced }
 
-public sealed record TriageOutcome(TriageVerdict Verdict, string? Signature, CrashReport? Report, string Key);
+public sealed record TriageOutcome(TriageVerdict Verdict, string? Signature, CrashReport? Report, CrashKey? Key);
 
 /// <summary>
 /// Turns raw crashes into filed ones: re-run on a clean model (a crash that does not reproduce is
@@ -42,7 +42,7 @@ public sealed class CrashTriage : IDisposable
     private readonly TimeSpan _budget;
     private readonly BlockingCollection<(CrashSubmission Crash, Action<TriageOutcome>? Done)> _queue = new();
     private readonly Dictionary<string, CrashReport> _filed = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, (int Minimized, string? First)> _keys = new(StringComparer.Ordinal);
+    private readonly Dictionary<CrashKey, (int Minimized, string? First)> _keys = new();
     private readonly CancellationTokenSource _abort = new();
     private Thread? _thread;
     private int _duplicates, _notReproduced;
@@ -63,7 +63,7 @@ public sealed class CrashTriage : IDisposable
                 if (File.Exists(json) && JsonSerializer.Deserialize<CrashReport>(File.ReadAllBytes(json)) is { } r)
                 {
                     _filed[r.Signature] = r;
-                    if (r.Key.Length > 0)
+                    if (r.Key is not null)
                     {
                         var k = _keys.GetValueOrDefault(r.Key);
                         _keys[r.Key] = (k.Minimized + 1, k.First ?? r.Signature);
@@ -167,9 +167,9 @@ public sealed class CrashTriage : IDisposable
         if (first.Violation is not { } v)
         {
             Interlocked.Increment(ref _notReproduced);
-            return new TriageOutcome(TriageVerdict.NotReproduced, null, null, "");
+            return new TriageOutcome(TriageVerdict.NotReproduced, null, null, null);
         }
-        string key = CrashSignature.Key(v);
+        var key = v.Key;
         if (key != c.Key)
         {
             Interlocked.Increment(ref _notReproduced);
@@ -217,13 +217,13 @@ public sealed class CrashTriage : IDisposable
     }
 
     /// <summary>A minimisation from <see cref="Remote"/> is used when its result still fails with the same key; otherwise minimise here.</summary>
-    private (MinimizeResult, ExecResult, string) MinimizeAndSign(IFuzzTarget target, byte[] input, ProgramInput program, string key, CancellationToken cancel)
+    private (MinimizeResult, ExecResult, string) MinimizeAndSign(IFuzzTarget target, byte[] input, ProgramInput program, CrashKey key, CancellationToken cancel)
     {
         if (Remote?.Invoke(target, input, program, key, _budget, cancel) is { } remote)
         {
             var final = target.ExecuteSafely(remote.Minimized);
-            if (final.Violation is { } v && CrashSignature.Key(v) == key)
-                return (remote, final, CrashSignature.Compute(v, remote.Minimized, final.Preemptions, target.Vocabulary));
+            if (final.Key == key)
+                return (remote, final, CrashSignature.Compute(key, remote.Minimized, final.Preemptions, target.Vocabulary));
         }
         return CrashReplay.MinimizeAndSign(target, program, _budget, cancel);
     }
@@ -238,7 +238,7 @@ public sealed class CrashTriage : IDisposable
         {
             if (_filed.ContainsKey(report.Signature)) return false;
             _filed[report.Signature] = report;
-            if (report.Key.Length > 0)
+            if (report.Key is not null)
             {
                 var k = _keys.GetValueOrDefault(report.Key);
                 _keys[report.Key] = (k.Minimized + 1, k.First ?? report.Signature);

@@ -4,9 +4,6 @@ using Fuzz.Engine.Scheduling;
 
 namespace Fuzz.Engine.Fuzzing;
 
-/// <summary>What one execution did: the verdict and the schedule it took (replayable as a choice stream).</summary>
-public readonly record struct ExecResult(InvariantViolation? Violation, long Steps, byte[] Schedule, int Preemptions, int ContextSwitches);
-
 /// <summary>
 /// A fuzz target: a vocabulary of operations on a fresh model per execution. One instance per fuzz
 /// loop; instances are not thread-safe.

@@ -31,5 +31,16 @@ public sealed class ProgramInput
     public OpCall[] Ops { get; }
     public byte[] Choices { get; }
 
+    /// <summary>Threads that have at least one operation.</summary>
+    public int ActiveThreads
+    {
+        get
+        {
+            ulong seen = 0;
+            foreach (var op in Ops) seen |= 1UL << (op.Thread & 63);
+            return System.Numerics.BitOperations.PopCount(seen);
+        }
+    }
+
     public ProgramInput WithChoices(byte[] choices) => new(Threads, Config, Ops, choices);
 }

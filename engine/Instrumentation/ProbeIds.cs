@@ -1,4 +1,4 @@
-using System.Text;
+using Fuzz.Engine.Hashing;
 
 namespace Fuzz.Instrumentation;
 
@@ -27,8 +27,7 @@ public static class ProbeIds
     /// <summary>The ids of every method's probes, in the order of <paramref name="methods"/>; each array in probe order.</summary>
     public static int[][] Assign(string assemblyName, IReadOnlyList<MethodProbes> methods)
     {
-        ulong asm = 0xcbf29ce484222325UL;
-        foreach (byte b in Encoding.UTF8.GetBytes(assemblyName)) asm = (asm ^ b) * 0x100000001b3UL;
+        ulong asm = Fnv1a.Hash(assemblyName);
         var idsTaken = new bool[MapSize / Granule];
         var cellsTaken = new bool[MapSize / Granule];
         var result = new int[methods.Count][];

@@ -215,5 +215,5 @@ public sealed class SimMemory
     }
 
     private InvariantViolation Fault(string detail) =>
-        new(_invariants.SafeFreeId, _invariants.SafeFreeName, detail) { Site = "SimMemory" };
+        new(_invariants.SafeFreeId, _invariants.SafeFreeName, detail) { Site = nameof(SimMemory), RuntimeDetector = true };
 }

@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using Fuzz.Engine.Crashes;
+using Fuzz.Engine.Fuzzing;
 using Fuzz.Engine.Input;
 using Fuzz.Engine.Scheduling;
 
@@ -20,10 +22,10 @@ namespace Fuzz.Engine.Minimization;
 public sealed class Minimizer
 {
     private readonly Vocabulary _vocab;
-    private readonly Func<ProgramInput, IScheduleStrategy?, ReproOutcome> _run;
+    private readonly Func<ProgramInput, IScheduleStrategy?, ExecResult> _run;
 
     /// <param name="run">Replays a program under a strategy, or under its own choice stream when the strategy is null.</param>
-    public Minimizer(Vocabulary vocab, Func<ProgramInput, IScheduleStrategy?, ReproOutcome> run)
+    public Minimizer(Vocabulary vocab, Func<ProgramInput, IScheduleStrategy?, ExecResult> run)
     {
         _vocab = vocab;
         _run = run;
@@ -65,7 +67,7 @@ public sealed class Minimizer
     /// A failing program whose choices are its recorded schedule without the trailing decisions an
     /// exhausted stream makes anyway, with what each decision saw (for steering edits).
     /// </summary>
-    private sealed record State(ProgramInput Program, ReproOutcome Outcome, int[] Currents, int[] Counts, byte[] Picks, int[] Picked, Rank Rank);
+    private sealed record State(ProgramInput Program, ExecResult Outcome, int[] Currents, int[] Counts, byte[] Picks, int[] Picked, Rank Rank);
 
     private sealed class BudgetSpent : Exception;
 
@@ -79,7 +81,7 @@ public sealed class Minimizer
         private readonly CancellationToken _cancel;
         private readonly Stopwatch _clock = Stopwatch.StartNew();
         private readonly List<State> _accepted = [];
-        private string _key = "";
+        private CrashKey _key = null!;
         private State _best = null!;
         private int _executions;
 
@@ -94,8 +96,8 @@ public sealed class Minimizer
         {
             var first = Execute(crash, null, enforceBudget: false);
             if (!first.Failed) throw new ArgumentException("the program does not fail when replayed from its own choices", nameof(crash));
-            _key = first.Key;
-            var before = Stats(crash, first);
+            _key = first.Key!;
+            var before = ProgramShape.Of(crash, first);
             _best = new State(crash, first, [], [], [], [], RankOf(crash, first));
             _accepted.Add(_best);
 
@@ -116,7 +118,7 @@ public sealed class Minimizer
             }
 
             var (program, outcome) = FinalCheck(crash, first);
-            return new MinimizeResult(crash, program, _key, before, Stats(program, outcome), _executions, _clock.Elapsed, timedOut);
+            return new MinimizeResult(crash, program, _key, before, ProgramShape.Of(program, outcome), _executions, _clock.Elapsed, timedOut);
         }
 
         /// <summary>
@@ -147,7 +149,7 @@ public sealed class Minimizer
         }
 
         /// <summary>The newest accepted program that still replays to the key from its own choices.</summary>
-        private (ProgramInput, ReproOutcome) FinalCheck(ProgramInput crash, ReproOutcome first)
+        private (ProgramInput, ExecResult) FinalCheck(ProgramInput crash, ExecResult first)
         {
             for (int i = _accepted.Count - 1; i > 0; i--)
             {
@@ -157,7 +159,7 @@ public sealed class Minimizer
             return (crash, first);
         }
 
-        private ReproOutcome Execute(ProgramInput p, IScheduleStrategy? strategy, bool enforceBudget = true)
+        private ExecResult Execute(ProgramInput p, IScheduleStrategy? strategy, bool enforceBudget = true)
         {
             if (enforceBudget && (_cancel.IsCancellationRequested || _clock.Elapsed > _budget)) throw new BudgetSpent();
             _executions++;
@@ -247,7 +249,7 @@ public sealed class Minimizer
 
         private bool Improves(Rank r, bool orEqual) => orEqual ? !(r > _best.Rank) : r < _best.Rank;
 
-        private State Canonical(ProgramInput p, ReproOutcome o, SteeredStrategy s)
+        private State Canonical(ProgramInput p, ExecResult o, SteeredStrategy s)
         {
             var picks = s.Picks.ToArray();
             int len = picks.Length;
@@ -452,17 +454,12 @@ public sealed class Minimizer
             _ => op with { A3 = v },
         };
 
-        private Rank RankOf(ProgramInput p, ReproOutcome o)
+        private Rank RankOf(ProgramInput p, ExecResult o)
         {
             int argSum = 0;
             foreach (var op in p.Ops)
                 for (int a = 0; a < _m._vocab.Ops[op.Op].Args.Length; a++) argSum += op.Arg(a);
-            return new Rank(p.Ops.Length, ActiveThreads(p), p.Threads, o.Preemptions, o.Steps, o.ContextSwitches, argSum, p.Config, p.Choices.Length);
+            return new Rank(p.Ops.Length, p.ActiveThreads, p.Threads, o.Preemptions, o.Steps, o.ContextSwitches, argSum, p.Config, p.Choices.Length);
         }
-
-        private static int ActiveThreads(ProgramInput p) => p.Ops.Select(o => o.Thread).Distinct().Count();
-
-        private static ProgramStats Stats(ProgramInput p, ReproOutcome o) =>
-            new(p.Ops.Length, ActiveThreads(p), o.Preemptions, o.ContextSwitches, o.Steps, p.Choices.Length);
     }
 }

@@ -42,6 +42,8 @@ public sealed class Actor
     /// <summary>What the actor is doing, for traces and reports.</summary>
     public string Operation = "";
     public int OperationIndex = -1;
+    /// <summary>The vocabulary name of the operation running; what a crash key names.</summary>
+    public string OperationName = "";
 
     /// <summary>What kind of operation the actor runs (the target's operation index + 1; 0 = none), for semantic features.</summary>
     public int Role;

@@ -210,6 +210,7 @@ public sealed class Machine
             v.Step = Step;
             v.Actor = Current?.Name ?? "";
             v.Operation = Current?.Operation ?? "";
+            v.OperationName = Current?.OperationName ?? "";
             v.Schedule = Schedule.ToArray();
         }
         return v;

@@ -1,4 +1,5 @@
 using System.Text;
+using Fuzz.Engine.Fuzzing;
 using Fuzz.Engine.Input;
 using Fuzz.Engine.Invariants;
 
@@ -24,21 +25,21 @@ public static class MmuReport
     }
 
     /// <summary>One line per event, the actor's column indented so each thread reads top to bottom.</summary>
-    public static string Timeline(RunResult r)
+    public static string Timeline(ExecResult r)
     {
         var sb = new StringBuilder();
         sb.AppendLine("timeline (step | thread | event):");
-        foreach (var e in r.Trace)
+        foreach (var e in r.Events)
         {
             if (e.Text == "(scheduled)") continue;
-            string who = e.Actor >= 0 ? r.ActorNames[e.Actor] : "--";
+            string who = e.Actor >= 0 ? Labels.Thread[e.Actor] : "--";
             sb.AppendLine($"  {e.Step,6} | {new string(' ', Math.Max(0, e.Actor) * 4)}{who}: {e.Text}");
         }
         return sb.ToString();
     }
 
     /// <summary>The program, its timeline, and the verdict: what `fuzz repro --trace` prints.</summary>
-    public static string Explain(ProgramInput program, RunResult result, BugSet bugs) => Header(program, bugs) + Outcome(result);
+    public static string Explain(ProgramInput program, ExecResult result, BugSet bugs) => Header(program, bugs) + Outcome(result);
 
     /// <summary>The configuration and the program, before it runs.</summary>
     public static string Header(ProgramInput program, BugSet bugs) =>
@@ -46,10 +47,10 @@ public static class MmuReport
         + MmuTarget.Codec.Describe(program);
 
     /// <summary>The timeline (when traced), what the schedule did, and the verdict.</summary>
-    public static string Outcome(RunResult result)
+    public static string Outcome(ExecResult result)
     {
         var sb = new StringBuilder();
-        if (result.Trace.Count > 0) sb.Append(Timeline(result));
+        if (result.Events.Count > 0) sb.Append(Timeline(result));
         sb.AppendLine($"steps: {result.Steps}  scheduling decisions: {result.Schedule.Length}  preemptions: {result.Preemptions}  context switches: {result.ContextSwitches}");
         sb.Append(result.Violation is { } v ? Report(v) : "verdict: no invariant violated\n");
         return sb.ToString();

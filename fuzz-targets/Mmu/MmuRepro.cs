@@ -1,6 +1,5 @@
-using Fuzz.Engine.Crashes;
+using Fuzz.Engine.Fuzzing;
 using Fuzz.Engine.Input;
-using Fuzz.Engine.Minimization;
 using Fuzz.Engine.Scheduling;
 
 namespace Fuzz.Targets.Mmu;
@@ -9,5 +8,9 @@ namespace Fuzz.Targets.Mmu;
 public static class MmuRepro
 {
     /// <summary>A replay function on one reusable runner; not thread-safe (one per minimisation).</summary>
-    public static Func<ProgramInput, IScheduleStrategy?, ReproOutcome> Runner(BugSet bugs) => CrashReplay.Of(new MmuRunner(bugs));
+    public static Func<ProgramInput, IScheduleStrategy?, ExecResult> Runner(BugSet bugs)
+    {
+        IFuzzTarget runner = new MmuRunner(bugs);
+        return (p, s) => runner.ExecuteSafely(p, s);
+    }
 }

@@ -5,11 +5,6 @@ using Fuzz.Engine.Scheduling;
 
 namespace Fuzz.Targets.Mmu;
 
-/// <summary>The outcome of one run: the verdict and what the schedule did.</summary>
-public sealed record RunResult(
-    InvariantViolation? Violation, long Steps, byte[] Schedule, ulong EventHash, int Preemptions, int ContextSwitches,
-    IReadOnlyList<Fuzz.Engine.Tracing.TraceEvent> Trace, IReadOnlyList<string> ActorNames);
-
 /// <summary>
 /// The default target, "mmu": the whole vocabulary of the model. Thread t is vCPU t for guest
 /// operations and an ordinary task (host mm, aging, ioctl) for the rest.
@@ -85,9 +80,7 @@ public sealed class MmuRunner : IFuzzTarget
     }
 
     public ExecResult Execute(ProgramInput program, IScheduleStrategy? strategy = null) =>
-        Result(Run(program, strategy ?? new InputStrategy(program.Choices)));
-
-    private static ExecResult Result(RunResult r) => new(r.Violation, r.Steps, r.Schedule, r.Preemptions, r.ContextSwitches);
+        Run(program, strategy ?? new InputStrategy(program.Choices));
 
     public string Explain(ProgramInput program)
     {
@@ -106,7 +99,7 @@ public sealed class MmuRunner : IFuzzTarget
         try
         {
             var r = Run(program);
-            return (Result(r), MmuReport.Outcome(r));
+            return (r, MmuReport.Outcome(r));
         }
         finally { Tracing = was; }
     }
@@ -124,18 +117,13 @@ public sealed class MmuRunner : IFuzzTarget
     }
 
     /// <summary>Runs with the program's own choice stream.</summary>
-    public RunResult Run(ProgramInput p) => Run(p, new InputStrategy(p.Choices));
+    public ExecResult Run(ProgramInput p) => Run(p, new InputStrategy(p.Choices));
 
-    public RunResult Run(ProgramInput p, IScheduleStrategy strategy)
+    public ExecResult Run(ProgramInput p, IScheduleStrategy strategy)
     {
         _machine.Reset();
         _kvm.Init(MmuTarget.AdEnabled(p.Config), MmuTarget.ReschedQuantum(p.Config));
-        var names = new List<string>(p.Threads);
-        for (int t = 0; t < p.Threads; t++)
-        {
-            names.Add(Labels.Thread[t]);
-            _machine.Spawn(Labels.Thread[t], Thread(p, t));
-        }
+        for (int t = 0; t < p.Threads; t++) _machine.Spawn(Labels.Thread[t], Thread(p, t));
         InvariantViolation? violation = null;
         try
         {
@@ -149,9 +137,8 @@ public sealed class MmuRunner : IFuzzTarget
             if (violation.Operation.Length == 0 && opIndex >= 0) violation.Operation = Describe(p.Ops[opIndex], opIndex);
             _machine.Log($"VIOLATION invariant {v.Id} ({v.InvariantName}): {v.Detail}");
         }
-        return new RunResult(violation, _machine.Step, _machine.Schedule.ToArray(), _machine.EventHash,
-            _machine.Preemptions, _machine.ContextSwitches,
-            _machine.Trace.Enabled ? _machine.Trace.Events.ToArray() : [], names);
+        return new ExecResult(violation, _machine.Step, _machine.Schedule.ToArray(), _machine.Preemptions, _machine.ContextSwitches,
+            _machine.EventHash, _machine.Trace.Enabled ? _machine.Trace.Events.ToArray() : null);
     }
 
     private Co Thread(ProgramInput p, int t)
@@ -164,6 +151,7 @@ public sealed class MmuRunner : IFuzzTarget
             self = _machine.Current!;
             self.OperationIndex = i;
             self.Role = op.Op + 1;
+            self.OperationName = MmuTarget.Vocabulary.Ops[op.Op].Name;
             if (_machine.Trace.Enabled)
             {
                 self.Operation = Describe(op, i);

@@ -1,4 +1,7 @@
+using Fuzz.Engine.Crashes;
+using Fuzz.Engine.Fuzzing;
 using Fuzz.Engine.Input;
+using Fuzz.Engine.Invariants;
 using Fuzz.Engine.Minimization;
 using Fuzz.Engine.Scheduling;
 using Fuzz.Targets.Mmu;
@@ -13,12 +16,15 @@ public class MinimizerContractTests
     private static readonly Vocabulary Toy = new([new("a", "", new ArgSpec("x", 10)), new("b", ""), new("c", "")], 4);
 
     /// <summary>Fails with key A when the program has an "a" with x &gt;= 3 and a "b"; with key B when it has a "b" and no "a".</summary>
-    private static ReproOutcome RunToy(ProgramInput p, IScheduleStrategy? strategy)
+    private static ExecResult RunToy(ProgramInput p, IScheduleStrategy? strategy)
     {
         bool a = p.Ops.Any(o => o.Op == 0 && o.A0 >= 3), anyA = p.Ops.Any(o => o.Op == 0), b = p.Ops.Any(o => o.Op == 1);
-        string key = a && b ? "A" : b && !anyA ? "B" : "";
-        return new ReproOutcome(key.Length > 0, key, p.Ops.Length, 0, 0, []);
+        var key = a && b ? KeyA : b && !anyA ? KeyB : null;
+        var violation = key is null ? null : new InvariantViolation(key.Invariant, "toy", "toy failure") { Site = key.Site };
+        return new ExecResult(violation, p.Ops.Length, [], 0, 0);
     }
+
+    private static readonly CrashKey KeyA = new(1, "A"), KeyB = new(2, "B");
 
     private static OpCall Call(int thread, int op, int x = 0) => new((byte)thread, (byte)op, (byte)x, 0, 0, 0);
 
@@ -27,12 +33,12 @@ public class MinimizerContractTests
     {
         var crash = new ProgramInput(3, 5, [Call(2, 2), Call(0, 0, 7), Call(1, 2), Call(2, 1), Call(0, 2)], [1, 2, 3]);
         var r = new Minimizer(Toy, RunToy).Minimize(crash, TimeSpan.FromSeconds(20));
-        Assert.Equal("A", r.Key);
+        Assert.Equal(KeyA, r.Key);
         Assert.Equal([Call(0, 0, 3), Call(0, 1)], r.Minimized.Ops);
         Assert.Equal(1, r.Minimized.Threads);
         Assert.Equal(0, r.Minimized.Config);
         Assert.Empty(r.Minimized.Choices);
-        Assert.Equal("A", RunToy(r.Minimized, null).Key);
+        Assert.Equal(KeyA, RunToy(r.Minimized, null).Key);
         Assert.False(r.TimedOut);
     }
 

@@ -1,3 +1,4 @@
+using Fuzz.Engine.Crashes;
 using Fuzz.Engine.Input;
 using Fuzz.Engine.Minimization;
 using Fuzz.Engine.Scheduling;
@@ -39,7 +40,7 @@ public class MinimizerTests
         var result = new Minimizer(MmuTarget.Vocabulary, MmuRepro.Runner(bugs)).Minimize(crash, Budget);
         _out.WriteLine($"before: {result.Before}");
         _out.WriteLine($"after:  {result.After}");
-        Assert.Equal("7:SimMemory in clear_young", result.Key);
+        Assert.Equal(new CrashKey(7, "SimMemory", "clear_young"), result.Key);
         var replay = MmuRepro.Runner(bugs)(result.Minimized, null);
         Assert.True(replay.Failed);
         Assert.Equal(result.Key, replay.Key);

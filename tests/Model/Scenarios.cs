@@ -1,3 +1,4 @@
+using Fuzz.Engine.Fuzzing;
 using Fuzz.Engine.Input;
 using Fuzz.Engine.Scheduling;
 using Fuzz.Targets.Mmu;
@@ -49,21 +50,22 @@ public class Scenarios
     {
         var p = Program(config, ops);
         var runner = new MmuRunner(new BugSet([bug]));
-        RunResult? found = null;
+        ExecResult? found = null;
         for (int seed = 0; seed < Sweep && found is null; seed++)
         {
             var r = runner.Run(p, new RandomStrategy((ulong)seed));
             if (r.Violation is not null) found = r;
         }
         Assert.NotNull(found);
-        Assert.Contains(found!.Violation!.Id, invariants);
+        var first = found.Value;
+        Assert.Contains(first.Violation!.Id, invariants);
 
-        var replayInput = MmuTarget.Codec.Encode(p.WithChoices(found.Schedule));
+        var replayInput = MmuTarget.Codec.Encode(p.WithChoices(first.Schedule));
         var replay = runner.Run(MmuTarget.Codec.Decode(replayInput));
         Assert.NotNull(replay.Violation);
-        Assert.Equal(found.Violation.Id, replay.Violation!.Id);
-        Assert.Equal(found.Violation.Detail, replay.Violation.Detail);
-        Assert.Equal(found.Schedule, replay.Schedule);
+        Assert.Equal(first.Violation.Id, replay.Violation!.Id);
+        Assert.Equal(first.Violation.Detail, replay.Violation.Detail);
+        Assert.Equal(first.Schedule, replay.Schedule);
     }
 
     [Theory]

@@ -41,7 +41,7 @@ public sealed class WorkerNode : IAsyncDisposable
     private readonly Channel<object> _outbox = Channel.CreateUnbounded<object>();
     private readonly CancellationTokenSource _stop = new();
     private readonly List<IAsyncDisposable> _subscriptions = new();
-    private readonly Dictionary<string, int> _crashKeys = new(StringComparer.Ordinal);
+    private readonly Dictionary<CrashKey, int> _crashKeys = new();
     private readonly StreamWriter? _journal;
     private readonly System.Diagnostics.Stopwatch _clock = System.Diagnostics.Stopwatch.StartNew();
     private Task? _publisher, _heartbeat;
@@ -113,7 +113,7 @@ public sealed class WorkerNode : IAsyncDisposable
 
     private void OnCrash(CrashFound c)
     {
-        string key = CrashSignature.Key(c.Violation);
+        var key = c.Violation.Key;
         lock (_crashKeys)
         {
             int n = _crashKeys.GetValueOrDefault(key);
@@ -159,7 +159,7 @@ public sealed class WorkerNode : IAsyncDisposable
         var env = _envelopes.New();
         env.Crash = new Crash
         {
-            Input = ByteString.CopyFrom(c.Input), Invariant = (uint)c.Violation.Id, Key = CrashSignature.Key(c.Violation), Detail = c.Violation.Detail,
+            Input = ByteString.CopyFrom(c.Input), Key = c.Violation.Key.ToWire(), Detail = c.Violation.Detail,
             FoundAtExec = c.Exec, FoundAtSeconds = c.Elapsed.TotalSeconds,
         };
         await PublishReliably(Topology.Events, env).ConfigureAwait(false);

@@ -1,7 +1,9 @@
 using Fuzz.Engine.Crashes;
 using Fuzz.Engine.Fuzzing;
+using Fuzz.Engine.Hashing;
 using Fuzz.Engine.Minimization;
 using Fuzz.Engine.Transport.Messages;
+using Fuzz.Engine.Transport.Wire;
 
 namespace Fuzz.Worker.Tasks;
 
@@ -48,14 +50,14 @@ public sealed class TaskRunner(ITargetFactory factory)
             var (r, features) = replayer.Run(data);
             var v = new ReplayVerdict
             {
-                Name = item.Name, Kind = item.Kind, Violation = r.Violation is not null, FeatureCount = (uint)features.Length, FeatureHash = Hash(features),
+                Name = item.Name, Kind = item.Kind, Violation = r.Violation is not null, FeatureCount = (uint)features.Length, FeatureHash = Fnv1a.Hash(features),
             };
             if (r.Violation is { } violation)
             {
-                v.Key = CrashSignature.Key(violation);
+                v.Key = violation.Key.ToWire();
                 v.Detail = violation.Detail;
                 var program = replayer.Target.Codec.Decode(data);
-                v.Signature = CrashSignature.Compute(violation, program, r.Preemptions, replayer.Target.Vocabulary);
+                v.Signature = CrashSignature.Compute(violation.Key, program, r.Preemptions, replayer.Target.Vocabulary);
             }
             else union.UnionWith(features);
             results.Verdicts.Add(v);
@@ -70,25 +72,13 @@ public sealed class TaskRunner(ITargetFactory factory)
         var input = task.Input.ToByteArray();
         var program = t.Codec.Decode(input);
         var first = t.ExecuteSafely(program);
-        if (first.Violation is not { } v || CrashSignature.Key(v) != task.Key) return null;
+        if (first.Key is not { } key || key != WireTypes.FromWire(task.Key)) return null;
         var m = CrashReplay.MinimizerFor(t).Minimize(program, TimeSpan.FromSeconds(Math.Clamp(task.BudgetSeconds, 0.1, 3600)), cancel);
         return new Minimized
         {
-            Input = task.Input, MinimizedInput = Google.Protobuf.ByteString.CopyFrom(t.Codec.Encode(m.Minimized)), Key = m.Key,
-            Before = Shape(m.Before), After = Shape(m.After), Seconds = m.Elapsed.TotalSeconds, Executions = (uint)m.Executions, TimedOut = m.TimedOut,
+            Input = task.Input, MinimizedInput = Google.Protobuf.ByteString.CopyFrom(t.Codec.Encode(m.Minimized)), Key = m.Key.ToWire(),
+            Before = m.Before.ToWire(), After = m.After.ToWire(), Seconds = m.Elapsed.TotalSeconds, Executions = (uint)m.Executions, TimedOut = m.TimedOut,
         };
     }
 
-    public static ProgramShape Shape(ProgramStats s) => new()
-    {
-        Ops = (uint)s.Ops, Threads = (uint)s.Threads, Preemptions = (uint)s.Preemptions, ContextSwitches = (uint)s.ContextSwitches, Steps = (ulong)s.Steps,
-    };
-
-    public static ulong Hash(ReadOnlySpan<uint> ids)
-    {
-        ulong h = 0xcbf29ce484222325UL;
-        foreach (uint id in ids)
-            for (int b = 0; b < 4; b++) h = (h ^ ((id >> (8 * b)) & 0xff)) * 0x100000001b3UL;
-        return h;
-    }
 }

@@ -9,7 +9,7 @@ public enum Rejection { None, Empty, Oversized, Truncated, Garbage, WrongVersion
 /// <summary>Envelope encoding and the checks every receiver makes before trusting a message.</summary>
 public static class FarmWire
 {
-    public const uint ProtocolVersion = 1;
+    public const uint ProtocolVersion = 2;
 
     /// <summary>Nothing the farm sends comes near this; bigger messages are dead-lettered unread.</summary>
     public const int MaxMessageBytes = 4 << 20;

@@ -15,11 +15,10 @@ public class CrashSignatureTests
     /// <summary>a(x) on thread 0, b() on thread 1.</summary>
     private static readonly ProgramInput TwoThreads = new(2, 0, [new(0, 0, 3, 0, 0, 0), new(1, 1, 0, 0, 0, 0)], [1, 0]);
 
-    private static InvariantViolation Violation(string site, string operation = "#0 a(x=3)") =>
-        new(7, "toy", "broke") { Site = site, Operation = operation };
+    private static CrashKey Violation(string site, string operation = "a") => CrashKey.Of(7, site, runtimeDetector: false, operation);
 
-    private static string Sign(InvariantViolation v, ProgramInput p, int preemptions = 1) =>
-        CrashSignature.Compute(v, p, preemptions, Toy.Vocabulary);
+    private static string Sign(CrashKey key, ProgramInput p, int preemptions = 1) =>
+        CrashSignature.Compute(key, p, preemptions, Toy.Vocabulary);
 
     [Fact]
     public void A_signature_is_the_invariant_the_site_slug_and_a_hash_of_the_shape()
@@ -39,7 +38,7 @@ public class CrashSignatureTests
     {
         var reordered = new ProgramInput(2, 5, [new(1, 1, 0, 0, 0, 0), new(0, 0, 7, 0, 0, 0)], [9, 9, 9]);
         Assert.Equal(Sign(Violation("site"), TwoThreads), Sign(Violation("site"), TwoThreads));
-        Assert.Equal(Sign(Violation("site"), TwoThreads), Sign(Violation("site", "#4 b()"), reordered));
+        Assert.Equal(Sign(Violation("site"), TwoThreads), Sign(Violation("site", "b"), reordered));
     }
 
     [Fact]
@@ -50,7 +49,7 @@ public class CrashSignatureTests
         var moreOps = new ProgramInput(2, 0, [.. TwoThreads.Ops, new(1, 1, 0, 0, 0, 0)], []);
         string[] others =
         [
-            Sign(new InvariantViolation(8, "toy", "broke") { Site = "site" }, TwoThreads),
+            Sign(new CrashKey(8, "site"), TwoThreads),
             Sign(Violation("other_site"), TwoThreads),
             Sign(Violation("site"), oneThread),
             Sign(Violation("site"), moreOps),
@@ -69,7 +68,7 @@ public class CrashSignatureTests
             ulong p = m.Memory.Alloc(1, 0);
             Co Body()
             {
-                m.Current!.Operation = operation;
+                m.Current!.OperationName = operation;
                 m.Memory.Free(p);
                 yield return null;
                 m.Memory.Read(p);
@@ -77,19 +76,20 @@ public class CrashSignatureTests
             m.Spawn("t0", Body());
             return Assert.Throws<InvariantViolation>(() => m.Run(new InputStrategy([])));
         }
-        var zap = UseAfterFree("#1 zap(gfn=2)");
-        var age = UseAfterFree("#0 age(gfn=2)");
+        var zap = UseAfterFree("zap");
+        var age = UseAfterFree("age");
 
-        Assert.Equal(CrashSignature.RuntimeSite, zap.Site);
-        Assert.StartsWith("inv7-SimMemory_in_zap-", Sign(zap, TwoThreads));
-        Assert.StartsWith("inv7-SimMemory_in_age-", Sign(age, TwoThreads));
+        Assert.True(zap.RuntimeDetector);
+        Assert.Equal(new CrashKey(7, "SimMemory", "zap"), zap.Key);
+        Assert.StartsWith("inv7-SimMemory_in_zap-", Sign(zap.Key, TwoThreads));
+        Assert.StartsWith("inv7-SimMemory_in_age-", Sign(age.Key, TwoThreads));
     }
 
     [Fact]
     public void A_model_site_is_not_renamed_by_the_operation_and_no_site_falls_back_to_the_operation()
     {
-        Assert.Equal(Sign(Violation("check_rmap", "#1 zap(gfn=2)"), TwoThreads), Sign(Violation("check_rmap", "#0 age(gfn=2)"), TwoThreads));
-        Assert.StartsWith("inv7-zap-", Sign(Violation("", "#1 zap(gfn=2)"), TwoThreads));
+        Assert.Equal(Sign(Violation("check_rmap", "zap"), TwoThreads), Sign(Violation("check_rmap", "age"), TwoThreads));
+        Assert.StartsWith("inv7-zap-", Sign(Violation("", "zap"), TwoThreads));
         Assert.StartsWith("inv7-unknown-", Sign(Violation("", ""), TwoThreads));
     }
 }

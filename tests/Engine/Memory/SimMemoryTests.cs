@@ -1,4 +1,3 @@
-using Fuzz.Engine.Crashes;
 using Fuzz.Engine.Invariants;
 using Fuzz.Engine.Memory;
 using Xunit;
@@ -14,7 +13,8 @@ public class SimMemoryTests
         var v = Assert.Throws<InvariantViolation>(access);
         Assert.Equal(Invariants.SafeFreeId, v.Id);
         Assert.Equal(Invariants.SafeFreeName, v.InvariantName);
-        Assert.Equal(CrashSignature.RuntimeSite, v.Site);
+        Assert.Equal(nameof(SimMemory), v.Site);
+        Assert.True(v.RuntimeDetector);
         return v;
     }
 
