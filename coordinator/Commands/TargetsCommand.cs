@@ -29,7 +29,7 @@ public static class TargetsCommand
         o.WriteLine("  bug variants (--bug <id>):");
         foreach (var b in Bugs.All)
         {
-            o.WriteLine($"    {b.Id,-24} invariant {b.Invariant}: {b.Defect}");
+            o.WriteLine($"    {b.Id,-24} invariant {(int)b.Invariant}: {b.Defect}");
             o.WriteLine($"    {"",-24} from {b.Source}");
         }
     }

@@ -36,7 +36,7 @@ internal sealed class Checker
         _mayBlockDepth = 0;
     }
 
-    private Fuzz.Engine.Invariants.InvariantViolation Fail(int id, string site, string detail) => Inv.Violation(id, site, detail, DumpState());
+    private Fuzz.Engine.Invariants.InvariantViolation Fail(Invariant invariant, string site, string detail) => invariant.Violation(site, detail, DumpState());
 
     // ---- SPTEs ----
 
@@ -48,20 +48,20 @@ internal sealed class Checker
         if (present)
         {
             if (Spte.IsWritable(spte) && !Spte.IsMmuWritable(spte))
-                throw Fail(Inv.WritableBits, writer.ToString(), $"SPTE 0x{sptep:x} is W but not MMU-writable: {Spte.Describe(spte)}");
+                throw Fail(Invariant.WritableBits, writer.ToString(), $"SPTE 0x{sptep:x} is W but not MMU-writable: {Spte.Describe(spte)}");
             if (Spte.IsMmuWritable(spte) && !Spte.IsHostWritable(spte))
-                throw Fail(Inv.WritableBits, writer.ToString(), $"SPTE 0x{sptep:x} is MMU-writable but not host-writable: {Spte.Describe(spte)}");
+                throw Fail(Invariant.WritableBits, writer.ToString(), $"SPTE 0x{sptep:x} is MMU-writable but not host-writable: {Spte.Describe(spte)}");
             if (oldPresent && Spte.ToPfn(old) != Spte.ToPfn(spte))
-                throw Fail(Inv.WritableBits, writer.ToString(), $"present SPTE 0x{sptep:x} changed pfn in place: {Spte.Describe(old)} -> {Spte.Describe(spte)}");
+                throw Fail(Invariant.WritableBits, writer.ToString(), $"present SPTE 0x{sptep:x} changed pfn in place: {Spte.Describe(old)} -> {Spte.Describe(spte)}");
             if (oldPresent && Spte.IsHostWritable(old) != Spte.IsHostWritable(spte))
-                throw Fail(Inv.WritableBits, writer.ToString(), $"host-writable changed on present SPTE 0x{sptep:x}: {Spte.Describe(old)} -> {Spte.Describe(spte)}");
+                throw Fail(Invariant.WritableBits, writer.ToString(), $"host-writable changed on present SPTE 0x{sptep:x}: {Spte.Describe(old)} -> {Spte.Describe(spte)}");
         }
         if (oldPresent && !present) _pendingZapFlush = true;
         if (oldPresent && present && Spte.IsMmuWritable(old) && !Spte.IsMmuWritable(spte)) _pendingMmuWritableFlush = true;
         if (oldPresent && Spte.IsDirty(old) && !(present && Spte.IsDirty(spte)) && (_kvm.Pfns[(int)Spte.ToPfn(old)] & Kvm.PfnState.Dirty) == 0)
-            throw Fail(Inv.AgingHarmless, writer.ToString(), $"dirty bit of SPTE 0x{sptep:x} lost without marking pfn {Spte.ToPfn(old)} dirty: {Spte.Describe(old)} -> {Spte.Describe(spte)}");
+            throw Fail(Invariant.AgingHarmless, writer.ToString(), $"dirty bit of SPTE 0x{sptep:x} lost without marking pfn {Spte.ToPfn(old)} dirty: {Spte.Describe(old)} -> {Spte.Describe(spte)}");
         if (writer == SpteWriter.Age && spte != (old & ~Spte.Accessed) && spte != Spte.MarkForAccessTrack(old))
-            throw Fail(Inv.AgingHarmless, "aging", $"aging changed more than Accessed on SPTE 0x{sptep:x}: {Spte.Describe(old)} -> {Spte.Describe(spte)}");
+            throw Fail(Invariant.AgingHarmless, "aging", $"aging changed more than Accessed on SPTE 0x{sptep:x}: {Spte.Describe(old)} -> {Spte.Describe(spte)}");
     }
 
     public void OnFlush()
@@ -77,16 +77,16 @@ internal sealed class Checker
     public void OnMmuWriteUnlocking()
     {
         if (_pendingMmuWritableFlush)
-            throw Fail(Inv.WritableBits, "write_unlock(mmu_lock)", "MMU-writable was cleared and mmu_lock released before the remote TLB flush");
+            throw Fail(Invariant.WritableBits, "write_unlock(mmu_lock)", "MMU-writable was cleared and mmu_lock released before the remote TLB flush");
         if (_pendingZapFlush)
-            throw Fail(Inv.InvalidationCompleteness, "write_unlock(mmu_lock)", "SPTEs were zapped and mmu_lock released before the remote TLB flush");
+            throw Fail(Invariant.InvalidationCompleteness, "write_unlock(mmu_lock)", "SPTEs were zapped and mmu_lock released before the remote TLB flush");
         CheckRmaps("mmu_lock released");
     }
 
     public void OnMmuYield()
     {
         if (_pendingZapFlush || _pendingMmuWritableFlush)
-            throw Fail(Inv.FlushBeforeYield, "cond_resched_rwlock_write", "mmu_lock dropped to yield with zapped SPTEs not yet flushed from remote TLBs");
+            throw Fail(Invariant.FlushBeforeYield, "cond_resched_rwlock_write", "mmu_lock dropped to yield with zapped SPTEs not yet flushed from remote TLBs");
         CheckRmaps("mmu_lock dropped to yield");
     }
 
@@ -96,7 +96,7 @@ internal sealed class Checker
     public void OnZapStep()
     {
         if (_mayBlockDepth > 0 && _kvm.MmuLock.Contended && _kvm.Self.Steps - _kvm.MmuLock.AcquiredAtOwnStep > Kvm.YieldBoundSteps)
-            throw Fail(Inv.Liveness, "__walk_slot_rmaps", $"zap that may block ran more than {Kvm.YieldBoundSteps} of its own steps holding contended mmu_lock without yielding");
+            throw Fail(Invariant.Liveness, "__walk_slot_rmaps", $"zap that may block ran more than {Kvm.YieldBoundSteps} of its own steps holding contended mmu_lock without yielding");
     }
 
     public void EndMayBlockZap()
@@ -109,11 +109,11 @@ internal sealed class Checker
     public void OnRmapLocked(ulong head, ulong old, bool readOnly)
     {
         var self = _kvm.Self;
-        if (old == 0) throw Fail(Inv.RmapLock, "__kvm_rmap_lock", $"rmap 0x{head:x} locked while empty");
+        if (old == 0) throw Fail(Invariant.RmapLock, "__kvm_rmap_lock", $"rmap 0x{head:x} locked while empty");
         if (_rmapHolders.TryGetValue(head, out var h))
-            throw Fail(Inv.RmapLock, "__kvm_rmap_lock", $"rmap 0x{head:x} locked by actor {self.Id} while actor {h.Actor} holds it");
+            throw Fail(Invariant.RmapLock, "__kvm_rmap_lock", $"rmap 0x{head:x} locked by actor {self.Id} while actor {h.Actor} holds it");
         if (!readOnly && !_kvm.MmuLock.IsWriteHeldBy(self))
-            throw Fail(Inv.RmapLock, "kvm_rmap_lock", $"rmap 0x{head:x} locked for write without mmu_lock held for write");
+            throw Fail(Invariant.RmapLock, "kvm_rmap_lock", $"rmap 0x{head:x} locked for write without mmu_lock held for write");
         _rmapHolders[head] = (self.Id, readOnly);
     }
 
@@ -123,13 +123,13 @@ internal sealed class Checker
         ulong cur = Mem.Peek(head);
         bool held = _rmapHolders.TryGetValue(head, out var h);
         if (held && (h.Actor != self.Id || h.ReadOnly))
-            throw Fail(Inv.RmapLock, "kvm_rmap_unlock", $"rmap 0x{head:x} unlocked by actor {self.Id}, but held by actor {h.Actor}{(h.ReadOnly ? " read-only" : "")}");
+            throw Fail(Invariant.RmapLock, "kvm_rmap_unlock", $"rmap 0x{head:x} unlocked by actor {self.Id}, but held by actor {h.Actor}{(h.ReadOnly ? " read-only" : "")}");
         if (!held && cur != 0)
-            throw Fail(Inv.RmapLock, "kvm_rmap_unlock", $"rmap 0x{head:x} (0x{cur:x}) written by actor {self.Id} without holding its lock");
+            throw Fail(Invariant.RmapLock, "kvm_rmap_unlock", $"rmap 0x{head:x} (0x{cur:x}) written by actor {self.Id} without holding its lock");
         if ((newVal & Kvm.KvmRmapLocked) != 0)
-            throw Fail(Inv.RmapLock, "kvm_rmap_unlock", $"unlock of rmap 0x{head:x} stores LOCKED");
+            throw Fail(Invariant.RmapLock, "kvm_rmap_unlock", $"unlock of rmap 0x{head:x} stores LOCKED");
         if (newVal != (cur & ~Kvm.KvmRmapLocked) && !_kvm.MmuLock.IsWriteHeldBy(self))
-            throw Fail(Inv.RmapLock, "kvm_rmap_unlock", $"rmap 0x{head:x} chain changed without mmu_lock held for write");
+            throw Fail(Invariant.RmapLock, "kvm_rmap_unlock", $"rmap 0x{head:x} chain changed without mmu_lock held for write");
         _rmapHolders.Remove(head);
         _rmapsChanged = true;
         CheckShape(head, newVal);
@@ -142,10 +142,10 @@ internal sealed class Checker
         _rmapsChanged = true;
         if (oldVal == 0 && cur == 0) return;
         if (oldVal != (cur & ~Kvm.KvmRmapLocked))
-            throw Fail(Inv.RmapLock, "kvm_rmap_unlock_readonly",
+            throw Fail(Invariant.RmapLock, "kvm_rmap_unlock_readonly",
                 $"read-only unlock by actor {self.Id} writes 0x{oldVal:x} over rmap 0x{head:x} = 0x{cur:x}: a read-only holder changed the rmap");
         if (!_rmapHolders.TryGetValue(head, out var h) || h.Actor != self.Id || !h.ReadOnly)
-            throw Fail(Inv.RmapLock, "kvm_rmap_unlock_readonly", $"actor {self.Id} unlocks rmap 0x{head:x} it does not hold read-only");
+            throw Fail(Invariant.RmapLock, "kvm_rmap_unlock_readonly", $"actor {self.Id} unlocks rmap 0x{head:x} it does not hold read-only");
         _rmapHolders.Remove(head);
     }
 
@@ -160,19 +160,19 @@ internal sealed class Checker
     {
         ulong seq = Mem.Peek(_kvm.SeqAddr);
         if (seq != fault.MmuSeq)
-            throw Fail(Inv.NoStaleInstall, "mmu_set_spte", $"fault on gfn 0x{fault.Gfn:x} installs with seq snapshot {fault.MmuSeq}, but mmu_invalidate_seq is {seq}");
+            throw Fail(Invariant.NoStaleInstall, "mmu_set_spte", $"fault on gfn 0x{fault.Gfn:x} installs with seq snapshot {fault.MmuSeq}, but mmu_invalidate_seq is {seq}");
         if (Mem.Peek(_kvm.InProgressAddr) != 0 && fault.Gfn >= Mem.Peek(_kvm.RangeStartAddr) && fault.Gfn < Mem.Peek(_kvm.RangeEndAddr))
-            throw Fail(Inv.NoStaleInstall, "mmu_set_spte", $"fault installs gfn 0x{fault.Gfn:x} inside the active invalidation range");
+            throw Fail(Invariant.NoStaleInstall, "mmu_set_spte", $"fault installs gfn 0x{fault.Gfn:x} inside the active invalidation range");
         ulong pte = Mem.Peek(_kvm.HostPteAddr(Kvm.HvaBase + fault.Gfn));
         if ((pte & HostPte.Present) == 0 || HostPte.Pfn(pte) != Spte.ToPfn(spte) || (Spte.IsWritable(spte) && (pte & HostPte.Writable) == 0))
-            throw Fail(Inv.NoStaleInstall, "mmu_set_spte",
+            throw Fail(Invariant.NoStaleInstall, "mmu_set_spte",
                 $"fault installs {Spte.Describe(spte)} for gfn 0x{fault.Gfn:x}, but the host maps {DescribeHostPte(pte)}");
     }
 
     public void OnInvalidateRangeAdded(ulong start, ulong end)
     {
         if (Mem.Peek(_kvm.RangeStartAddr) > start || Mem.Peek(_kvm.RangeEndAddr) < end)
-            throw Fail(Inv.InvalidationCounters, "kvm_mmu_invalidate_range_add", $"active range does not cover added [0x{start:x}, 0x{end:x})");
+            throw Fail(Invariant.InvalidationCounters, "kvm_mmu_invalidate_range_add", $"active range does not cover added [0x{start:x}, 0x{end:x})");
     }
 
     /// <summary>When invalidate_range_start returns, nothing maps the invalidated range: no SPTE, no TLB entry.</summary>
@@ -184,7 +184,7 @@ internal sealed class Checker
             if (!Spte.IsShadowPresent(spte)) continue;
             ulong hva = Kvm.HvaBase + _kvm.SpteInfo(sptep).Gfn;
             if (hva >= hvaStart && hva < hvaEnd)
-                throw Fail(Inv.InvalidationCompleteness, "kvm_mmu_notifier_invalidate_range_start",
+                throw Fail(Invariant.InvalidationCompleteness, "kvm_mmu_notifier_invalidate_range_start",
                     $"SPTE 0x{sptep:x} still maps hva 0x{hva:x} after invalidate_range_start: {Spte.Describe(spte)}");
         }
         foreach (var v in _kvm.Vcpus)
@@ -192,7 +192,7 @@ internal sealed class Checker
             {
                 ulong hva = Kvm.HvaBase + v.Tlb[i].Gfn;
                 if (hva >= hvaStart && hva < hvaEnd)
-                    throw Fail(Inv.InvalidationCompleteness, "kvm_mmu_notifier_invalidate_range_start",
+                    throw Fail(Invariant.InvalidationCompleteness, "kvm_mmu_notifier_invalidate_range_start",
                         $"vCPU {v.Id} TLB still maps hva 0x{hva:x} (gfn 0x{v.Tlb[i].Gfn:x}) after invalidate_range_start");
             }
     }
@@ -203,7 +203,7 @@ internal sealed class Checker
     {
         ulong pte = Mem.Peek(_kvm.HostPteAddr(Kvm.HvaBase + gfn));
         if ((pte & HostPte.Present) == 0 || HostPte.Pfn(pte) != pfn || (write && (pte & HostPte.Writable) == 0))
-            throw Fail(Inv.InvalidationCompleteness, "guest access",
+            throw Fail(Invariant.InvalidationCompleteness, "guest access",
                 $"vCPU {vcpu.Id} {(write ? "wrote" : "read")} gfn 0x{gfn:x} via {via} to pfn {pfn}, but the host maps {DescribeHostPte(pte)}: stale translation");
         if (!write) return;
         ulong slot = SlotCovering(gfn, out int id);
@@ -211,7 +211,7 @@ internal sealed class Checker
         ulong bitmap = Mem.Peek(slot + Kvm.SDirtyBitmap * 8);
         ulong rel = gfn - Mem.Peek(slot + Kvm.SBaseGfn * 8);
         if ((Mem.Peek(bitmap + rel / 64 * 8) & (1UL << (int)(rel % 64))) == 0)
-            throw Fail(Inv.DirtyLogging, "guest access",
+            throw Fail(Invariant.DirtyLogging, "guest access",
                 $"vCPU {vcpu.Id} wrote gfn 0x{gfn:x} via {via} after dirty-log write protection completed, and the gfn is not marked dirty");
     }
 
@@ -282,22 +282,22 @@ internal sealed class Checker
         {
             if (!Spte.IsShadowPresent(Mem.Peek(sptep)) || _seen.Contains(sptep)) continue;
             var info = _kvm.SpteInfo(sptep);
-            throw Fail(Inv.RmapCoverage, where, $"present SPTE 0x{sptep:x} (gfn 0x{info.Gfn:x}, alias {info.Alias}) is in no rmap");
+            throw Fail(Invariant.RmapCoverage, where, $"present SPTE 0x{sptep:x} (gfn 0x{info.Gfn:x}, alias {info.Alias}) is in no rmap");
         }
     }
 
     private void CheckEntry(string where, ulong slot, ulong baseGfn, int level, ulong head, ulong sptep)
     {
         if (!Mem.IsLive(sptep) || Mem.ObjectAt(sptep).Kind != Kvm.ObjShadowPage)
-            throw Fail(Inv.RmapContents, where, $"rmap 0x{head:x} holds 0x{sptep:x}, which is not a live SPTE");
+            throw Fail(Invariant.RmapContents, where, $"rmap 0x{head:x} holds 0x{sptep:x}, which is not a live SPTE");
         ulong spte = Mem.Peek(sptep);
         if (!Spte.IsShadowPresent(spte))
-            throw Fail(Inv.RmapContents, where, $"rmap 0x{head:x} holds non-present SPTE 0x{sptep:x}");
+            throw Fail(Invariant.RmapContents, where, $"rmap 0x{head:x} holds non-present SPTE 0x{sptep:x}");
         var info = _kvm.SpteInfo(sptep);
         if (info.Level != level || _kvm.GfnToRmap(slot, info.Gfn, level) != head || info.Gfn < baseGfn || info.Gfn >= baseGfn + Kvm.SlotPages)
-            throw Fail(Inv.RmapContents, where, $"SPTE 0x{sptep:x} (gfn 0x{info.Gfn:x} level {info.Level}) is in the wrong rmap 0x{head:x}");
+            throw Fail(Invariant.RmapContents, where, $"SPTE 0x{sptep:x} (gfn 0x{info.Gfn:x} level {info.Level}) is in the wrong rmap 0x{head:x}");
         if (_seen.Contains(sptep))
-            throw Fail(Inv.RmapContents, where, $"SPTE 0x{sptep:x} appears twice in rmaps");
+            throw Fail(Invariant.RmapContents, where, $"SPTE 0x{sptep:x} appears twice in rmaps");
         _seen.Add(sptep);
     }
 
@@ -321,31 +321,31 @@ internal sealed class Checker
         for (ulong desc = val & ~Kvm.KvmRmapMany; desc != 0; desc = Mem.Peek(desc + PteListDesc.More * 8))
         {
             if (!Mem.IsLive(desc) || Mem.ObjectAt(desc).Kind != Kvm.ObjPteListDesc)
-                throw Fail(Inv.SafeFree, "rmap chain", $"rmap 0x{head:x} reaches 0x{desc:x}, which is not a live pte_list_desc");
+                throw Fail(Invariant.SafeFree, "rmap chain", $"rmap 0x{head:x} reaches 0x{desc:x}, which is not a live pte_list_desc");
             int n = (int)Mem.Peek(desc + PteListDesc.SpteCount * 8);
             if (isHead ? n is < 1 or > PteListDesc.PteListExt : n != PteListDesc.PteListExt)
-                throw Fail(Inv.DescShape, "pte_list_desc", $"rmap 0x{head:x}: {(isHead ? "head" : "tail")} descriptor 0x{desc:x} has {n} entries");
+                throw Fail(Invariant.DescShape, "pte_list_desc", $"rmap 0x{head:x}: {(isHead ? "head" : "tail")} descriptor 0x{desc:x} has {n} entries");
             int tail = 0;
             for (ulong d = Mem.Peek(desc + PteListDesc.More * 8); d != 0 && tail < 1 << 20; d = Mem.Peek(d + PteListDesc.More * 8))
                 tail += (int)Mem.Peek(d + PteListDesc.SpteCount * 8);
             if ((int)Mem.Peek(desc + PteListDesc.TailCount * 8) != tail)
-                throw Fail(Inv.DescShape, "pte_list_desc", $"rmap 0x{head:x}: descriptor 0x{desc:x} tail_count {Mem.Peek(desc + PteListDesc.TailCount * 8)}, actual {tail}");
+                throw Fail(Invariant.DescShape, "pte_list_desc", $"rmap 0x{head:x}: descriptor 0x{desc:x} tail_count {Mem.Peek(desc + PteListDesc.TailCount * 8)}, actual {tail}");
             for (int i = 0; i < PteListDesc.PteListExt; i++)
                 if ((i < n) != (Mem.Peek(desc + (ulong)(PteListDesc.Sptes + i) * 8) != 0))
-                    throw Fail(Inv.DescShape, "pte_list_desc", $"rmap 0x{head:x}: descriptor 0x{desc:x} slot {i} is {(i < n ? "empty" : "used")} with spte_count {n}");
+                    throw Fail(Invariant.DescShape, "pte_list_desc", $"rmap 0x{head:x}: descriptor 0x{desc:x} slot {i} is {(i < n ? "empty" : "used")} with spte_count {n}");
             isHead = false;
-            if (++guard > 1000) throw Fail(Inv.DescShape, "pte_list_desc", $"rmap 0x{head:x}: descriptor chain loops");
+            if (++guard > 1000) throw Fail(Invariant.DescShape, "pte_list_desc", $"rmap 0x{head:x}: descriptor chain loops");
         }
     }
 
     public void Quiescent()
     {
         foreach (var (head, h) in _rmapHolders)
-            throw Fail(Inv.RmapLock, "quiescent", $"rmap 0x{head:x} still locked by actor {h.Actor}{(h.ReadOnly ? " (read-only)" : "")} after its operation finished");
+            throw Fail(Invariant.RmapLock, "quiescent", $"rmap 0x{head:x} still locked by actor {h.Actor}{(h.ReadOnly ? " (read-only)" : "")} after its operation finished");
         if (Mem.Peek(_kvm.InProgressAddr) != 0 || Mem.Peek(_kvm.MnActiveAddr) != 0)
-            throw Fail(Inv.InvalidationCounters, "quiescent", "invalidation counters unbalanced with no invalidation running");
+            throw Fail(Invariant.InvalidationCounters, "quiescent", "invalidation counters unbalanced with no invalidation running");
         if (_pendingZapFlush || _pendingMmuWritableFlush)
-            throw Fail(Inv.InvalidationCompleteness, "quiescent", "SPTE changes were never flushed from the TLBs");
+            throw Fail(Invariant.InvalidationCompleteness, "quiescent", "SPTE changes were never flushed from the TLBs");
         ulong slots = Mem.Peek(_kvm.MemslotsAddr);
         for (int id = 0; id < Kvm.MaxSlots; id++)
         {
@@ -357,7 +357,7 @@ internal sealed class Checker
                 ulong last = _kvm.GfnToRmap(slot, b + Kvm.SlotPages - 1, level);
                 for (ulong head = _kvm.GfnToRmap(slot, b, level); head <= last; head += 8)
                     if ((Mem.Peek(head) & Kvm.KvmRmapLocked) != 0)
-                        throw Fail(Inv.RmapLock, "quiescent", $"rmap 0x{head:x} left LOCKED with no holder running");
+                        throw Fail(Invariant.RmapLock, "quiescent", $"rmap 0x{head:x} left LOCKED with no holder running");
             }
         }
         CheckRmaps("quiescent");

@@ -23,7 +23,7 @@ public sealed partial class Kvm
         yield return null;
         ulong before = _mem.FetchAdd(MnActiveAddr, -1);
         if (before == 0)
-            throw Inv.Violation(Inv.InvalidationCounters, "kvm_mmu_notifier_invalidate_range_end", "mn_active_invalidate_count underflow", Dump());
+            throw Invariant.InvalidationCounters.Violation("kvm_mmu_notifier_invalidate_range_end", "mn_active_invalidate_count underflow", Dump());
         if (Tracing) _m.Log($"invalidate_range_end hva [0x{hvaStart:x}, 0x{hvaEnd:x})");
     }
 
@@ -112,7 +112,7 @@ public sealed partial class Kvm
     private void KvmMmuInvalidateRangeAdd(ulong start, ulong end)
     {
         if (_mem.Read(InProgressAddr) == 0)
-            throw Inv.Violation(Inv.InvalidationCounters, "kvm_mmu_invalidate_range_add", "range added with no invalidation in progress", Dump());
+            throw Invariant.InvalidationCounters.Violation("kvm_mmu_invalidate_range_add", "range added with no invalidation in progress", Dump());
         ulong s = _mem.Read(RangeStartAddr), e = _mem.Read(RangeEndAddr);
         if (s == InvalidGpa)
         {
@@ -133,9 +133,9 @@ public sealed partial class Kvm
         yield return null;
         ulong n = _mem.Read(InProgressAddr);
         if (n == 0)
-            throw Inv.Violation(Inv.InvalidationCounters, "kvm_mmu_invalidate_end", "mmu_invalidate_in_progress would go negative", Dump());
+            throw Invariant.InvalidationCounters.Violation("kvm_mmu_invalidate_end", "mmu_invalidate_in_progress would go negative", Dump());
         if (_mem.Read(RangeStartAddr) == InvalidGpa)
-            throw Inv.Violation(Inv.InvalidationCounters, "kvm_mmu_invalidate_end", "invalidation ended with no range added", Dump());
+            throw Invariant.InvalidationCounters.Violation("kvm_mmu_invalidate_end", "invalidation ended with no range added", Dump());
         _mem.FetchAdd(SeqAddr, 1);
         yield return null;
         _mem.Write(InProgressAddr, n - 1);

@@ -107,11 +107,11 @@ public sealed partial class Kvm
         while (!KvmRmapLockStep(ref lk)) yield return null;
         ulong rmapVal = lk.Value;
         if (rmapVal == 0)
-            throw Inv.Violation(Inv.RmapContents, "pte_list_remove", $"removing SPTE 0x{spte:x} from empty rmap 0x{head:x}", Dump());
+            throw Invariant.RmapContents.Violation("pte_list_remove", $"removing SPTE 0x{spte:x} from empty rmap 0x{head:x}", Dump());
         if ((rmapVal & KvmRmapMany) == 0)
         {
             if (rmapVal != spte)
-                throw Inv.Violation(Inv.RmapContents, "pte_list_remove", $"rmap 0x{head:x} holds 0x{rmapVal:x}, not SPTE 0x{spte:x}", Dump());
+                throw Invariant.RmapContents.Violation("pte_list_remove", $"rmap 0x{head:x} holds 0x{rmapVal:x}, not SPTE 0x{spte:x}", Dump());
             rmapVal = 0;
         }
         else
@@ -136,7 +136,7 @@ public sealed partial class Kvm
                 desc = _mem.Read(DescField(desc, PteListDesc.More));
             }
             if (!found)
-                throw Inv.Violation(Inv.RmapContents, "pte_list_remove", $"SPTE 0x{spte:x} not found in rmap 0x{head:x}", Dump());
+                throw Invariant.RmapContents.Violation("pte_list_remove", $"SPTE 0x{spte:x} not found in rmap 0x{head:x}", Dump());
         }
         yield return null;
         KvmRmapUnlock(head, rmapVal);

@@ -48,7 +48,7 @@ public sealed partial class Kvm
     {
         ulong spte = _mem.Read(sptep);
         if (!Spte.IsShadowPresent(spte))
-            throw Inv.Violation(Inv.RmapContents, site,
+            throw Invariant.RmapContents.Violation(site,
                 $"BUG: for_each_rmap_spte() found non-present SPTE 0x{sptep:x} ({Spte.Describe(spte)}) in rmap 0x{head:x}", Dump());
         return spte;
     }

@@ -71,7 +71,7 @@ public sealed partial class Kvm
     /// <summary>kvm_rmap_unlock_readonly(): a no-op when the lock was elided on an empty rmap.</summary>
     internal Co KvmRmapUnlockReadonly(ulong head, ulong oldVal)
     {
-        if (oldVal == 0 && !_bugs.RoUnlockEmpty) yield break;
+        if (oldVal == 0 && !_bugs.Has(Bugs.RoUnlockEmpty)) yield break;
         yield return null;
         _check.OnRmapUnlockReadonly(head, oldVal);
         _mem.Write(head, oldVal);

@@ -25,7 +25,7 @@ public sealed partial class Kvm
                 if (!canYield) continue;
                 if (NeedResched || _mmuLock.Contended)
                 {
-                    if (flush && flushOnYield && !_bugs.YieldNoFlush)
+                    if (flush && flushOnYield && !_bugs.Has(Bugs.YieldNoFlush))
                     {
                         yield return null;
                         FlushRemoteTlbs();

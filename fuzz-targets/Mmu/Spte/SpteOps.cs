@@ -64,7 +64,7 @@ public sealed partial class Kvm
         yield return null;
         ulong slot = GfnToMemslot(CurrentMemslots, gfn);
         if (slot == 0)
-            throw Inv.Violation(Inv.RmapCoverage, "rmap_remove", $"SPTE 0x{sptep:x} maps gfn 0x{gfn:x}, which no memslot covers", Dump());
+            throw Invariant.RmapCoverage.Violation("rmap_remove", $"SPTE 0x{sptep:x} maps gfn 0x{gfn:x}, which no memslot covers", Dump());
         yield return Call(PteListRemove(sptep, GfnToRmap(slot, gfn, level)));
     }
 }

@@ -49,13 +49,14 @@ public sealed class MmuTarget
     public static readonly ProgramCodec Codec = new(Vocabulary);
 
     public static readonly IReadOnlyList<(int Id, string Name)> CheckedInvariants =
-        Inv.Names.OrderBy(kv => kv.Key).Select(kv => (kv.Key, kv.Value)).ToList();
+        Invariants.Names.OrderBy(kv => kv.Key).Select(kv => ((int)kv.Key, kv.Value)).ToList();
 
     /// <summary>Config bit 0: A/D bits enabled (eptad=1). Bits 1-2: steps before need_resched() while holding mmu_lock.</summary>
     public static bool AdEnabled(byte config) => (config & 1) == 0;
     public static int ReschedQuantum(byte config) => ((config >> 1) & 3) switch { 0 => 64, 1 => 16, 2 => 4, _ => 1 << 30 };
 
-    public static readonly RuntimeInvariants Runtime = new(Inv.SafeFree, Inv.Names[Inv.SafeFree], Inv.Liveness, Inv.Names[Inv.Liveness]);
+    public static readonly RuntimeInvariants Runtime =
+        new((int)Invariant.SafeFree, Invariant.SafeFree.Name(), (int)Invariant.Liveness, Invariant.Liveness.Name());
 }
 
 /// <summary>Runs programs on one reusable machine; not thread-safe (one per fuzz loop).</summary>
