@@ -2,11 +2,12 @@ using Fuzz.Engine.Crashes;
 using Fuzz.Engine.Input;
 using Fuzz.Engine.Minimization;
 using Fuzz.Engine.Scheduling;
+using Fuzz.Targets.Mmu;
 
-namespace Fuzz.Targets.Mmu;
+namespace Fuzz.Tests.Minimization;
 
 /// <summary>Replays programs of the mmu target for the minimiser.</summary>
-public static class MmuRepro
+internal static class MmuRepro
 {
     /// <summary>A replay function on one reusable runner; not thread-safe (one per minimisation).</summary>
     public static Func<ProgramInput, IScheduleStrategy?, ReproOutcome> Runner(BugSet bugs) => CrashReplay.Of(new MmuRunner(bugs));
