@@ -30,13 +30,14 @@ public sealed partial class Kvm
 
     internal static ulong GfnOf(int slot, int offset) => SlotBaseGfn(slot) + (ulong)offset;
 
+    /// <summary>kvm_for_each_memslot(): each entry of <paramref name="slots"/> is read as the running actor's access.</summary>
+    internal MemslotIterator ForEachMemslot(ulong slots) => MemslotIterator.Read(_mem, slots);
+
     /// <summary>__gfn_to_memslot() on a memslots array; null (0) when no slot covers the gfn.</summary>
     internal ulong GfnToMemslot(ulong slots, ulong gfn)
     {
-        for (int s = 0; s < MaxSlots; s++)
+        foreach (var (_, slot) in ForEachMemslot(slots))
         {
-            ulong slot = _mem.Read(slots + (ulong)(1 + s) * 8);
-            if (slot == 0) continue;
             ulong b = _mem.ReadConst(slot + SBaseGfn * 8);
             if (gfn >= b && gfn < b + _mem.ReadConst(slot + SNpages * 8)) return slot;
         }

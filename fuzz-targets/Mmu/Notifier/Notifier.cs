@@ -40,10 +40,8 @@ public sealed partial class Kvm
         yield return null;
         ulong slots = CurrentMemslots;
         bool found = false, ret = false;
-        for (int s = 0; s < MaxSlots; s++)
+        foreach (var (_, slot) in ForEachMemslot(slots))
         {
-            ulong slot = _mem.Read(slots + (ulong)(1 + s) * 8);
-            if (slot == 0) continue;
             ulong uaddr = _mem.ReadConst(slot + SUserspaceAddr * 8), npages = _mem.ReadConst(slot + SNpages * 8);
             ulong hs = Math.Max(hvaStart, uaddr), he = Math.Min(hvaEnd, uaddr + npages);
             if (hs >= he) continue;
