@@ -74,4 +74,16 @@ internal sealed class PteListHarness
         }
         return (entries, descs);
     }
+
+    /// <summary>The descriptors the checker's walk (PteListDescIterator) visits from the head, as (spte_count, tail_count).</summary>
+    public List<(int Count, int Tail)> CheckerDescs()
+    {
+        var mem = _machine.Memory;
+        var descs = new List<(int, int)>();
+        ulong val = mem.Peek(_head);
+        if ((val & Kvm.KvmRmapMany) == 0) return descs;
+        foreach (ulong d in new PteListDescIterator(mem, val & ~Kvm.KvmRmapMany))
+            descs.Add(((int)mem.Peek(d + PteListDesc.SpteCount * 8), (int)mem.Peek(d + PteListDesc.TailCount * 8)));
+        return descs;
+    }
 }
