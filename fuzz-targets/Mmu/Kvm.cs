@@ -25,10 +25,6 @@ public sealed partial class Kvm
     private const int KMmuLock = 0, KSeq = 1, KInProgress = 2, KRangeStart = 3, KRangeEnd = 4,
         KMnActive = 5, KMemslots = 6, KSrcuIdx = 7, KSlotsLock = 10, KGeneration = 11, KvmWords = 12;
 
-    // struct kvm_memory_slot words
-    internal const int SBaseGfn = 0, SNpages = 1, SFlags = 2, SUserspaceAddr = 3, SId = 4, SRmap4K = 5, SRmap2M = 6, SDirtyBitmap = 7, SlotWords = 8;
-    internal const ulong KvmMemLogDirtyPages = 1, KvmMemslotInvalid = 1UL << 16;
-
     // object kinds in simulated memory
     internal const int ObjKvm = 1, ObjMemslots = 2, ObjMemslot = 3, ObjRmapArray = 4, ObjDirtyBitmap = 5,
         ObjPteListDesc = 6, ObjShadowPage = 7, ObjHostPageTable = 8;
@@ -101,88 +97,6 @@ public sealed partial class Kvm
         _check.Reset();
     }
 
-    public static ulong SlotBaseGfn(int slot) => (ulong)slot * PagesPerHpage2M;
-
-    /// <summary>kvm_alloc_memslot_metadata: per-level rmap arrays sized like the kernel's.</summary>
-    private ulong AllocMemslot(int id)
-    {
-        ulong baseGfn = SlotBaseGfn(id);
-        ulong slot = _mem.Alloc(SlotWords, ObjMemslot, Labels.Memslot[id]);
-        _mem.Write(slot + SBaseGfn * 8, baseGfn);
-        _mem.Write(slot + SNpages * 8, SlotPages);
-        _mem.Write(slot + SUserspaceAddr * 8, HvaBase + baseGfn);
-        _mem.Write(slot + SId * 8, (ulong)id);
-        _mem.Write(slot + SRmap4K * 8, _mem.Alloc(RmapEntries(baseGfn, 1), ObjRmapArray, Labels.Rmap4K[id]));
-        _mem.Write(slot + SRmap2M * 8, _mem.Alloc(RmapEntries(baseGfn, 2), ObjRmapArray, Labels.Rmap2M[id]));
-        return slot;
-    }
-
-    private static int GfnLevelShift(int level) => (level - 1) * 9;
-
-    private static int RmapEntries(ulong baseGfn, int level)
-    {
-        int shift = GfnLevelShift(level);
-        return (int)(((baseGfn + SlotPages - 1) >> shift) - (baseGfn >> shift) + 1);
-    }
-
-    /// <summary>gfn_to_rmap(): slot->arch.rmap[level - PG_LEVEL_4K][gfn_to_index(gfn, base_gfn, level)]. Slot fields are immutable once published.</summary>
-    internal ulong GfnToRmap(ulong slot, ulong gfn, int level)
-    {
-        int shift = GfnLevelShift(level);
-        ulong baseGfn = _mem.ReadConst(slot + SBaseGfn * 8);
-        ulong array = _mem.ReadConst(slot + (ulong)(SRmap4K + level - 1) * 8);
-        return array + (((gfn >> shift) - (baseGfn >> shift)) << 3);
-    }
-
-    /// <summary>__gfn_to_memslot() on a memslots array; null (0) when no slot covers the gfn.</summary>
-    internal ulong GfnToMemslot(ulong slots, ulong gfn)
-    {
-        for (int s = 0; s < MaxSlots; s++)
-        {
-            ulong slot = _mem.Read(slots + (ulong)(1 + s) * 8);
-            if (slot == 0) continue;
-            ulong b = _mem.ReadConst(slot + SBaseGfn * 8);
-            if (gfn >= b && gfn < b + _mem.ReadConst(slot + SNpages * 8)) return slot;
-        }
-        return 0;
-    }
-
-    internal ulong HostPteAddr(ulong hva)
-    {
-        ulong gfn = hva - HvaBase;
-        int region = (int)(gfn / PagesPerHpage2M), off = (int)(gfn % PagesPerHpage2M);
-        return _hostPt + (ulong)(region * SlotPages + off) * 8;
-    }
-
-    internal static ulong GfnOf(int slot, int offset) => SlotBaseGfn(slot) + (ulong)offset;
-
-    /// <summary>kvm_mmu_page for (alias, region): role and gfn immutable, then 512 SPTEs.</summary>
-    internal ulong SpteAddr(int alias, ulong gfn, bool create)
-    {
-        int region = (int)(gfn / PagesPerHpage2M);
-        int key = alias * MaxSlots + region;
-        ulong sp = _sp[key];
-        if (sp == 0)
-        {
-            if (!create) return 0;
-            sp = _mem.Alloc(ShadowPage.Words, ObjShadowPage, Labels.ShadowPage[key]);
-            _mem.Write(sp + ShadowPage.Gfn * 8, gfn & ~(ulong)(PagesPerHpage2M - 1));
-            _mem.Write(sp + ShadowPage.Role * 8, 1UL | ((ulong)alias << 4));
-            _sp[key] = sp;
-        }
-        return sp + (ulong)(ShadowPage.Sptes + (int)(gfn % PagesPerHpage2M)) * 8;
-    }
-
-    /// <summary>The shadow page, gfn and level an SPTE pointer belongs to (sptep_to_sp + kvm_mmu_page_get_gfn).</summary>
-    internal (ulong Sp, ulong Gfn, int Level, int Alias) SpteInfo(ulong sptep)
-    {
-        var o = _mem.ObjectAt(sptep);
-        ulong sp = SimMemory.Base + ((ulong)o.FirstWord << 3);
-        int index = (int)((sptep - sp) >> 3) - ShadowPage.Sptes;
-        ulong role = _mem.ReadConst(sp + ShadowPage.Role * 8);
-        return (sp, _mem.ReadConst(sp + ShadowPage.Gfn * 8) + (ulong)index, (int)(role & 0xf), (int)(role >> 4));
-    }
-
     internal ulong CurrentMemslots => _mem.Read(MemslotsAddr);
 
     // ---- mmu_lock with the checks that hang off it ----
@@ -238,32 +152,4 @@ public sealed partial class Kvm
     public void CheckQuiescent() => _check.Quiescent();
 
     public string Dump() => _check.DumpState();
-}
-
-/// <summary>Names of simulated objects for fault messages, made once rather than on every run.</summary>
-internal static class Labels
-{
-    public static readonly string[] Memslot = Enumerable.Range(0, Kvm.MaxSlots).Select(id => $"memslot {id}").ToArray();
-    public static readonly string[] MemslotCopy = Enumerable.Range(0, Kvm.MaxSlots).Select(id => $"memslot {id} copy").ToArray();
-    public static readonly string[] Rmap4K = Enumerable.Range(0, Kvm.MaxSlots).Select(id => $"slot {id} rmap 4K").ToArray();
-    public static readonly string[] Rmap2M = Enumerable.Range(0, Kvm.MaxSlots).Select(id => $"slot {id} rmap 2M").ToArray();
-    public static readonly string[] DirtyBitmap = Enumerable.Range(0, Kvm.MaxSlots).Select(id => $"slot {id} dirty bitmap").ToArray();
-
-    /// <summary>By alias * MaxSlots + 2M region, as Kvm keys its shadow pages.</summary>
-    public static readonly string[] ShadowPage = Enumerable.Range(0, Kvm.Aliases * Kvm.MaxSlots)
-        .Select(key => $"sp alias {key / Kvm.MaxSlots} gfn 0x{(ulong)(key % Kvm.MaxSlots) * Kvm.PagesPerHpage2M:x} level 1").ToArray();
-
-    public static readonly string[] Thread = Enumerable.Range(0, Kvm.MaxVcpus).Select(t => $"T{t}").ToArray();
-}
-
-internal static class ShadowPage
-{
-    public const int Gfn = 0, Role = 1, Sptes = 2, Words = 2 + 512;
-}
-
-/// <summary>The model's host page table entry: bit 0 present, bit 1 writable, bit 2 VM_WRITE of the VMA, pfn above.</summary>
-internal static class HostPte
-{
-    public const ulong Present = 1, Writable = 2, VmWrite = 4;
-    public static ulong Pfn(ulong pte) => pte >> 12;
 }

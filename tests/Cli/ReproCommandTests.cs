@@ -31,7 +31,7 @@ public class ReproCommandTests : IDisposable
     public void Seeded_variant_exits_1_with_the_report_and_kernel_code_exits_0()
     {
         string input = Path.Combine(Corpus.Dir, "stale-fault.bin");
-        var bad = Repro(input, trace: true, Bugs.StaleFault);
+        var bad = Repro(input, trace: true, Bugs.StaleFault.Id);
         Assert.Equal(1, bad.Code);
         Assert.Contains("VIOLATION of invariant 10", bad.Out);
         Assert.Contains("timeline", bad.Out);

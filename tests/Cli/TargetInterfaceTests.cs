@@ -20,7 +20,7 @@ public class TargetInterfaceTests
         Assert.NotNull(d);
         Assert.Same(MmuTarget.Vocabulary, d!.Vocabulary);
         Assert.Equal(Bugs.All.Select(b => (b.Id, b.Source, b.Defect, (int)b.Invariant)), d.Variants.Select(v => (v.Id, v.Source, v.Defect, v.Invariant)));
-        Assert.Equal(Inv.Names.Keys.Order(), d.Invariants.Select(i => i.Id));
+        Assert.Equal(Invariants.Names.Keys.Order().Select(i => (int)i), d.Invariants.Select(i => i.Id));
         Assert.All(d.Variants, v => Assert.Contains(d.Invariants, i => i.Id == v.Invariant));
         Assert.Null(Factory.Describe("no-such-target"));
     }
@@ -28,7 +28,7 @@ public class TargetInterfaceTests
     [Fact]
     public void Repro_header_and_traced_outcome_are_what_explain_prints()
     {
-        var target = Factory.Create(MmuTarget.Name, [Bugs.StaleFault]);
+        var target = Factory.Create(MmuTarget.Name, [Bugs.StaleFault.Id]);
         var program = target.Codec.Decode(File.ReadAllBytes(Path.Combine(Corpus.Dir, "stale-fault.bin")));
         var (result, outcome) = target.Repro(program, trace: true);
         Assert.NotNull(result.Violation);
@@ -51,9 +51,9 @@ public class TargetInterfaceTests
     {
         var d = Factory.Describe(MmuTarget.Name)!;
         var e = new StringWriter();
-        Assert.True(BugOption.TryParse(d, [$"{Bugs.YieldNoFlush},{Bugs.StaleFault}", Bugs.YieldNoFlush], e, out var bugs));
-        Assert.Equal([Bugs.StaleFault, Bugs.YieldNoFlush], bugs);
-        Assert.False(BugOption.TryParse(d, [Bugs.StaleFault, "no-such-bug"], e, out _));
+        Assert.True(BugOption.TryParse(d, [$"{Bugs.YieldNoFlush.Id},{Bugs.StaleFault.Id}", Bugs.YieldNoFlush.Id], e, out var bugs));
+        Assert.Equal([Bugs.StaleFault.Id, Bugs.YieldNoFlush.Id], bugs);
+        Assert.False(BugOption.TryParse(d, [Bugs.StaleFault.Id, "no-such-bug"], e, out _));
         Assert.Equal("fuzz: unknown bug variant 'no-such-bug' (see `fuzz targets`)", e.ToString().TrimEnd());
     }
 }

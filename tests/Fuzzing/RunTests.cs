@@ -61,7 +61,7 @@ public partial class RunTests(ITestOutputHelper log)
     public void Every_saved_crash_and_corpus_entry_replays_to_the_same_verdict_and_signature()
     {
         string outDir = TempDir();
-        string[] bugs = [Bugs.RoUnlockEmpty, Bugs.YieldNoFlush];
+        string[] bugs = [Bugs.RoUnlockEmpty.Id, Bugs.YieldNoFlush.Id];
         try
         {
             var stdout = new StringWriter();

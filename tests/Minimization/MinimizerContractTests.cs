@@ -52,7 +52,7 @@ public class MinimizerContractTests
     [Fact]
     public void Out_of_budget_or_cancelled_gives_a_program_that_still_fails()
     {
-        var bugs = new BugSet([Bugs.StaleFault]);
+        var bugs = new BugSet([Bugs.StaleFault.Id]);
         var crash = MmuTarget.Codec.Decode(File.ReadAllBytes(Path.Combine(Corpus.Dir, "stale-fault.bin")));
         var key = MmuRepro.Runner(bugs)(crash, null).Key;
         using var cancelled = new CancellationTokenSource();

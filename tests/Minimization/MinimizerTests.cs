@@ -22,21 +22,21 @@ public class MinimizerTests
     public MinimizerTests(ITestOutputHelper output) => _out = output;
 
     /// <summary>The seeded variants random programs find; lockless-reread-empty needs coverage guidance to reach.</summary>
-    public static readonly TheoryData<string> Variants = new(Bugs.All.Select(b => b.Id).Where(b => b != Bugs.LocklessRereadEmpty));
+    public static readonly TheoryData<string> Variants = new(Bugs.All.Select(b => b.Id).Where(b => b != Bugs.LocklessRereadEmpty.Id));
 
     /// <summary>Threads each variant's scenario needs (see the scenarios in tests/Model).</summary>
     private static readonly Dictionary<string, int> ThreadsNeeded = new()
     {
-        [Bugs.StaleFault] = 2, [Bugs.RoUnlockEmpty] = 2, [Bugs.LockedWalkerLockless] = 2, [Bugs.TestAgeLeak] = 1, [Bugs.YieldNoFlush] = 1,
-        [Bugs.LocklessRereadEmpty] = 2,
+        [Bugs.StaleFault.Id] = 2, [Bugs.RoUnlockEmpty.Id] = 2, [Bugs.LockedWalkerLockless.Id] = 2, [Bugs.TestAgeLeak.Id] = 1, [Bugs.YieldNoFlush.Id] = 1,
+        [Bugs.LocklessRereadEmpty.Id] = 2,
     };
 
     /// <summary>The race the fuzzer found: its reproducer keeps its key and replays; the preemption count is reported, not bounded.</summary>
     [Fact]
     public void Lockless_reread_reproducer_keeps_its_key()
     {
-        var bugs = new BugSet([Bugs.LocklessRereadEmpty]);
-        var crash = MmuTarget.Codec.Decode(File.ReadAllBytes(Path.Combine(Corpus.Dir, Bugs.LocklessRereadEmpty + ".bin")));
+        var bugs = new BugSet([Bugs.LocklessRereadEmpty.Id]);
+        var crash = MmuTarget.Codec.Decode(File.ReadAllBytes(Path.Combine(Corpus.Dir, Bugs.LocklessRereadEmpty.Id + ".bin")));
         var result = new Minimizer(MmuTarget.Vocabulary, MmuRepro.Runner(bugs)).Minimize(crash, Budget);
         _out.WriteLine($"before: {result.Before}");
         _out.WriteLine($"after:  {result.After}");

@@ -34,7 +34,7 @@ public class Determinism
     [Fact]
     public void Strategy_runs_replay_from_their_recorded_choices()
     {
-        var runner = new MmuRunner(new BugSet([Bugs.YieldNoFlush]));
+        var runner = new MmuRunner(new BugSet([Bugs.YieldNoFlush.Id]));
         for (ulong seed = 1; seed <= 2_000; seed++)
         {
             var p = ProgramGenerator.Random(MmuTarget.Vocabulary, seed, 10, 0);

@@ -22,22 +22,22 @@ public class Scenarios
     // config bit 0 clear = A/D bits on; bits 1-2 = 2 → need_resched after 4 steps
     private const byte AdOn = 0, AdOnReschedFast = 4;
 
-    public static readonly TheoryData<string, int[], byte, OpCall[]> Cases = new()
+    public static readonly TheoryData<string, Invariant[], byte, OpCall[]> Cases = new()
     {
         // A fault that skips the seq re-check installs a writable SPTE while mprotect(PROT_READ) runs.
-        { Bugs.StaleFault, [Inv.NoStaleInstall, Inv.InvalidationCompleteness], AdOn,
+        { Bugs.StaleFault.Id, [Invariant.NoStaleInstall, Invariant.InvalidationCompleteness], AdOn,
             [Call(0, Op.PageFault, 0, 1, 1, 0), Call(1, Op.MprotectReadOnly, 0, 1, 0)] },
         // Lockless aging elides the lock on the empty rmap, a fault adds, the read-only unlock writes 0 back.
-        { Bugs.RoUnlockEmpty, [Inv.RmapLock, Inv.RmapCoverage], AdOn,
+        { Bugs.RoUnlockEmpty.Id, [Invariant.RmapLock, Invariant.RmapCoverage], AdOn,
             [Call(0, Op.ClearYoung, 0, 2, 0), Call(1, Op.PageFault, 0, 2, 0, 0)] },
         // Lockless aging walks with the locked walker while drop_spte has cleared an SPTE still in the rmap.
-        { Bugs.LockedWalkerLockless, [Inv.RmapContents], AdOn,
+        { Bugs.LockedWalkerLockless.Id, [Invariant.RmapContents], AdOn,
             [Call(1, Op.PageFault, 0, 3, 0, 0), Call(0, Op.ClearYoung, 0, 3, 0), Call(1, Op.ZapShadowPage, 0, 0)] },
         // test_young returns with the rmap still locked; the next rmap add spins forever.
-        { Bugs.TestAgeLeak, [Inv.Liveness], AdOn,
+        { Bugs.TestAgeLeak.Id, [Invariant.Liveness], AdOn,
             [Call(0, Op.PageFault, 0, 4, 0, 0), Call(0, Op.TestYoung, 0, 4, 0), Call(0, Op.PageFault, 0, 4, 0, 1)] },
         // The mprotect zap yields mmu_lock (need_resched) with zapped SPTEs not yet flushed.
-        { Bugs.YieldNoFlush, [Inv.FlushBeforeYield], AdOnReschedFast,
+        { Bugs.YieldNoFlush.Id, [Invariant.FlushBeforeYield], AdOnReschedFast,
             [Call(0, Op.PageFault, 0, 0, 1, 0), Call(0, Op.PageFault, 0, 1, 1, 0), Call(1, Op.GuestAccess, 0, 0, 0, 0), Call(0, Op.MprotectReadOnly, 0, 0, 7)] },
     };
 
@@ -46,7 +46,7 @@ public class Scenarios
 
     [Theory]
     [MemberData(nameof(Cases))]
-    public void Variant_breaks_the_named_invariant_and_replays(string bug, int[] invariants, byte config, OpCall[] ops)
+    public void Variant_breaks_the_named_invariant_and_replays(string bug, Invariant[] invariants, byte config, OpCall[] ops)
     {
         var p = Program(config, ops);
         var runner = new MmuRunner(new BugSet([bug]));
@@ -58,7 +58,7 @@ public class Scenarios
         }
         Assert.NotNull(found);
         var first = found.Value;
-        Assert.Contains(first.Violation!.Id, invariants);
+        Assert.Contains((Invariant)first.Violation!.Id, invariants);
 
         var replayInput = MmuTarget.Codec.Encode(p.WithChoices(first.Schedule));
         var replay = runner.Run(MmuTarget.Codec.Decode(replayInput));
@@ -70,7 +70,7 @@ public class Scenarios
 
     [Theory]
     [MemberData(nameof(Cases))]
-    public void Kernel_code_passes_the_same_scenario(string bug, int[] invariants, byte config, OpCall[] ops)
+    public void Kernel_code_passes_the_same_scenario(string bug, Invariant[] invariants, byte config, OpCall[] ops)
     {
         _ = (bug, invariants);
         var p = Program(config, ops);
@@ -84,14 +84,14 @@ public class Scenarios
 
     [Theory]
     [MemberData(nameof(Cases))]
-    public void Committed_seed_input_reproduces_the_variant(string bug, int[] invariants, byte config, OpCall[] ops)
+    public void Committed_seed_input_reproduces_the_variant(string bug, Invariant[] invariants, byte config, OpCall[] ops)
     {
         _ = (config, ops);
         string path = Path.Combine(Corpus.Dir, $"{bug}.bin");
         var p = MmuTarget.Codec.Decode(File.ReadAllBytes(path));
         var withBug = new MmuRunner(new BugSet([bug])).Run(p);
         Assert.NotNull(withBug.Violation);
-        Assert.Contains(withBug.Violation!.Id, invariants);
+        Assert.Contains((Invariant)withBug.Violation!.Id, invariants);
         Assert.Null(new MmuRunner(BugSet.None).Run(p).Violation);
     }
 }

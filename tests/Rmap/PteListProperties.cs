@@ -79,4 +79,16 @@ public class PteListProperties
         Assert.Equal(15, entries.Count);
         Assert.Equal([(1, 14), (14, 0)], descs);
     }
+
+    [Fact]
+    public void The_checkers_descriptor_walk_visits_the_chain_pte_list_add_built()
+    {
+        var h = new PteListHarness(Sptes);
+        Assert.Empty(h.CheckerDescs());
+        h.Apply([(true, 0)]);
+        Assert.Empty(h.CheckerDescs());
+        h.Apply(Enumerable.Range(1, 31).Select(i => (true, i)));
+        Assert.Equal([(4, 28), (14, 14), (14, 0)], h.CheckerDescs());
+        Assert.Equal(h.Walk().Descs, h.CheckerDescs());
+    }
 }

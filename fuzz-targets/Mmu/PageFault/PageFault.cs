@@ -63,7 +63,7 @@ public sealed partial class Kvm
 
         yield return null;
         while (!TryWriteLockMmu()) yield return null;
-        if (!_bugs.StaleFault && IsPageFaultStale(fault))
+        if (!_bugs.Has(Bugs.StaleFault) && IsPageFaultStale(fault))
         {
             _m.Event(5, fault.Gfn);
             if (Tracing) _m.Log($"fault on gfn 0x{fault.Gfn:x} is stale (seq {fault.MmuSeq} vs {_mem.Read(SeqAddr)}), retry");

@@ -23,7 +23,7 @@ public sealed partial class Kvm
         yield return null;
         ulong before = _mem.FetchAdd(MnActiveAddr, -1);
         if (before == 0)
-            throw Inv.Violation(Inv.InvalidationCounters, "kvm_mmu_notifier_invalidate_range_end", "mn_active_invalidate_count underflow", Dump());
+            throw Invariant.InvalidationCounters.Violation("kvm_mmu_notifier_invalidate_range_end", "mn_active_invalidate_count underflow", Dump());
         if (Tracing) _m.Log($"invalidate_range_end hva [0x{hvaStart:x}, 0x{hvaEnd:x})");
     }
 
@@ -40,10 +40,8 @@ public sealed partial class Kvm
         yield return null;
         ulong slots = CurrentMemslots;
         bool found = false, ret = false;
-        for (int s = 0; s < MaxSlots; s++)
+        foreach (var (_, slot) in ForEachMemslot(slots))
         {
-            ulong slot = _mem.Read(slots + (ulong)(1 + s) * 8);
-            if (slot == 0) continue;
             ulong uaddr = _mem.ReadConst(slot + SUserspaceAddr * 8), npages = _mem.ReadConst(slot + SNpages * 8);
             ulong hs = Math.Max(hvaStart, uaddr), he = Math.Min(hvaEnd, uaddr + npages);
             if (hs >= he) continue;
@@ -112,7 +110,7 @@ public sealed partial class Kvm
     private void KvmMmuInvalidateRangeAdd(ulong start, ulong end)
     {
         if (_mem.Read(InProgressAddr) == 0)
-            throw Inv.Violation(Inv.InvalidationCounters, "kvm_mmu_invalidate_range_add", "range added with no invalidation in progress", Dump());
+            throw Invariant.InvalidationCounters.Violation("kvm_mmu_invalidate_range_add", "range added with no invalidation in progress", Dump());
         ulong s = _mem.Read(RangeStartAddr), e = _mem.Read(RangeEndAddr);
         if (s == InvalidGpa)
         {
@@ -133,9 +131,9 @@ public sealed partial class Kvm
         yield return null;
         ulong n = _mem.Read(InProgressAddr);
         if (n == 0)
-            throw Inv.Violation(Inv.InvalidationCounters, "kvm_mmu_invalidate_end", "mmu_invalidate_in_progress would go negative", Dump());
+            throw Invariant.InvalidationCounters.Violation("kvm_mmu_invalidate_end", "mmu_invalidate_in_progress would go negative", Dump());
         if (_mem.Read(RangeStartAddr) == InvalidGpa)
-            throw Inv.Violation(Inv.InvalidationCounters, "kvm_mmu_invalidate_end", "invalidation ended with no range added", Dump());
+            throw Invariant.InvalidationCounters.Violation("kvm_mmu_invalidate_end", "invalidation ended with no range added", Dump());
         _mem.FetchAdd(SeqAddr, 1);
         yield return null;
         _mem.Write(InProgressAddr, n - 1);

@@ -1,16 +1,5 @@
 namespace Fuzz.Targets.Mmu;
 
-/// <summary>A vCPU's TLB: translations it has used, keyed by (alias, gfn). A remote flush empties it.</summary>
-internal sealed class Vcpu
-{
-    public const int TlbEntries = 8;
-
-    public Vcpu(int id) => Id = id;
-
-    public int Id { get; }
-    public readonly Tlb Tlb = new();
-}
-
 internal struct TlbEntry
 {
     public int Alias;
@@ -20,6 +9,7 @@ internal struct TlbEntry
     public bool Dirty;
 }
 
+/// <summary>A vCPU's TLB: translations it has used, keyed by (alias, gfn). A remote flush empties it.</summary>
 internal sealed class Tlb
 {
     private readonly TlbEntry[] _entries = new TlbEntry[Vcpu.TlbEntries];

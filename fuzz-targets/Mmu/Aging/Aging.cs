@@ -59,7 +59,7 @@ public sealed partial class Kvm
             if (testOnly)
             {
                 young = true;
-                if (_bugs.TestAgeLeak) leaked = true;
+                if (_bugs.Has(Bugs.TestAgeLeak)) leaked = true;
                 else yield return Call(KvmRmapUnlockReadonly(head, rmapVal));
                 self.Ret = 1;
                 yield break;
@@ -86,8 +86,8 @@ public sealed partial class Kvm
                 rmapVal = lk.Value;
                 // The lock was elided because the rmap was empty: there is nothing this walker may
                 // walk. Re-reading the head could find entries it holds no lock over.
-                if (rmapVal == 0 && !_bugs.LocklessRereadEmpty) { }
-                else if (_bugs.LockedWalkerLockless) yield return Call(ForEachRmapSpte(head, age, "kvm_rmap_age_gfn_range_lockless"));
+                if (rmapVal == 0 && !_bugs.Has(Bugs.LocklessRereadEmpty)) { }
+                else if (_bugs.Has(Bugs.LockedWalkerLockless)) yield return Call(ForEachRmapSpte(head, age, "kvm_rmap_age_gfn_range_lockless"));
                 else yield return Call(ForEachRmapSpteLockless(head, age));
                 if (testOnly && young)
                 {

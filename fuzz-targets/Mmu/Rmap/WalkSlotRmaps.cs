@@ -25,7 +25,7 @@ public sealed partial class Kvm
                 if (!canYield) continue;
                 if (NeedResched || _mmuLock.Contended)
                 {
-                    if (flush && flushOnYield && !_bugs.YieldNoFlush)
+                    if (flush && flushOnYield && !_bugs.Has(Bugs.YieldNoFlush))
                     {
                         yield return null;
                         FlushRemoteTlbs();
@@ -36,43 +36,5 @@ public sealed partial class Kvm
             }
         }
         self.Ret = flush ? 1UL : 0;
-    }
-
-    /// <summary>kvm_unmap_gfn_range() → __kvm_rmap_zap_gfn_range(): zap every rmap of [start, end), yielding if may_block.</summary>
-    internal Co KvmUnmapGfnRange(ulong slot, ulong start, ulong end, bool mayBlock)
-    {
-        _check.BeginMayBlockZap(mayBlock);
-        yield return Call(WalkSlotRmaps(slot, _zapAllRmapSptes, start, end - 1, mayBlock, flushOnYield: true, flush: false));
-        _check.EndMayBlockZap();
-    }
-
-    /// <summary>
-    /// Reclaim of one leaf shadow page (kvm_mmu_prepare_zap_page → mmu_page_zap_pte → drop_spte,
-    /// then kvm_mmu_commit_zap_page, which flushes before mmu_lock is released).
-    /// </summary>
-    internal Co ZapShadowPage(int alias, int slotId)
-    {
-        ulong sptep0 = SpteAddr(alias, SlotBaseGfn(slotId), create: false);
-        yield return null;
-        while (!TryWriteLockMmu()) yield return null;
-        bool zapped = false;
-        if (sptep0 != 0)
-        {
-            for (int i = 0; i < SlotPages; i++)
-            {
-                ulong sptep = sptep0 + (ulong)i * 8;
-                yield return null;
-                if (!Spte.IsShadowPresent(_mem.Read(sptep))) continue;
-                yield return Call(DropSpte(sptep));
-                zapped = true;
-            }
-        }
-        if (zapped)
-        {
-            yield return null;
-            FlushRemoteTlbs();
-        }
-        yield return null;
-        WriteUnlockMmu();
     }
 }

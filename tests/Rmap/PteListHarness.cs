@@ -1,12 +1,13 @@
 using Fuzz.Engine.Scheduling;
+using Fuzz.Targets.Mmu;
 
-namespace Fuzz.Targets.Mmu;
+namespace Fuzz.Tests.Rmap;
 
 /// <summary>
 /// Drives pte_list_add / pte_list_remove on one rmap head with a single actor holding mmu_lock,
 /// so the rmap code can be checked against a plain multiset.
 /// </summary>
-public sealed class PteListHarness
+internal sealed class PteListHarness
 {
     private readonly Machine _machine = new(MmuTarget.Runtime);
     private readonly Kvm _kvm;
@@ -33,7 +34,7 @@ public sealed class PteListHarness
         return counts;
     }
 
-    private Co Body(IEnumerable<(bool Add, int Spte)> ops, List<int> counts)
+    private IEnumerator<object?> Body(IEnumerable<(bool Add, int Spte)> ops, List<int> counts)
     {
         var self = _machine.Current!;
         yield return null;
@@ -72,5 +73,17 @@ public sealed class PteListHarness
             }
         }
         return (entries, descs);
+    }
+
+    /// <summary>The descriptors the checker's walk (PteListDescIterator) visits from the head, as (spte_count, tail_count).</summary>
+    public List<(int Count, int Tail)> CheckerDescs()
+    {
+        var mem = _machine.Memory;
+        var descs = new List<(int, int)>();
+        ulong val = mem.Peek(_head);
+        if ((val & Kvm.KvmRmapMany) == 0) return descs;
+        foreach (ulong d in new PteListDescIterator(mem, val & ~Kvm.KvmRmapMany))
+            descs.Add(((int)mem.Peek(d + PteListDesc.SpteCount * 8), (int)mem.Peek(d + PteListDesc.TailCount * 8)));
+        return descs;
     }
 }

@@ -50,10 +50,11 @@ public sealed class MmuTarget
     public static readonly TargetDescription Description = new(
         Name, "the KVM x86 shadow-MMU model", Vocabulary, Codec,
         [new("0", "A/D bits disabled (eptad=0)"), new("1-2", "need_resched quantum (64, 16, 4, never)")],
-        "mmu-model.md §4", Inv.Names.OrderBy(kv => kv.Key).Select(kv => new CheckedInvariant(kv.Key, kv.Value)).ToList(),
+        "mmu-model.md §4", Invariants.Names.OrderBy(kv => kv.Key).Select(kv => new CheckedInvariant((int)kv.Key, kv.Value)).ToList(),
         Bugs.All.Select(b => new SeededBug(b.Id, b.Source, b.Defect, (int)b.Invariant)).ToList());
 
-    public static readonly RuntimeInvariants Runtime = new(Inv.SafeFree, Inv.Names[Inv.SafeFree], Inv.Liveness, Inv.Names[Inv.Liveness]);
+    public static readonly RuntimeInvariants Runtime =
+        new((int)Invariant.SafeFree, Invariant.SafeFree.Name(), (int)Invariant.Liveness, Invariant.Liveness.Name());
 }
 
 /// <summary>Runs programs on one reusable machine; not thread-safe (one per fuzz loop).</summary>

@@ -1,0 +1,40 @@
+namespace Fuzz.Targets.Mmu;
+
+/// <summary>The seeded variants; the model asks <c>bugs.Has(Bugs.StaleFault)</c> at the spot each one changes.</summary>
+public static class Bugs
+{
+    public static readonly BugVariant StaleFault = new("stale-fault",
+        "virt/kvm/kvm_main.c retry protocol (mmu_invalidate_retry_gfn)",
+        "the fault path does not re-check mmu_invalidate_seq / the in-progress range under mmu_lock",
+        Invariant.NoStaleInstall) { Index = 0 };
+
+    public static readonly BugVariant RoUnlockEmpty = new("ro-unlock-empty",
+        "seed 001, James Houghton on patch 19 (kvm_rmap_unlock_readonly)",
+        "read-only unlock writes the saved value back even when the lock was elided on an empty rmap, erasing a concurrent add",
+        Invariant.RmapLock) { Index = 1 };
+
+    public static readonly BugVariant LockedWalkerLockless = new("locked-walker-lockless",
+        "seed 001 cover letter (the BUG_ON(!is_shadow_present_pte()) hit)",
+        "lockless aging walks with the locked walker, which asserts every SPTE is present",
+        Invariant.RmapContents) { Index = 2 };
+
+    public static readonly BugVariant TestAgeLeak = new("test-age-leak",
+        "seed 001 patch 21 (kvm_rmap_age_gfn_range_lockless, test_only)",
+        "test-only aging returns \"young\" without releasing the rmap lock",
+        Invariant.Liveness) { Index = 3 };
+
+    public static readonly BugVariant YieldNoFlush = new("yield-no-flush",
+        "seed 001 patches 11-13 / seed 002 (__walk_slot_rmaps flush_on_yield)",
+        "the rmap zap loop yields mmu_lock without flushing remote TLBs first",
+        Invariant.FlushBeforeYield) { Index = 4 };
+
+    public static readonly BugVariant LocklessRereadEmpty = new("lockless-reread-empty",
+        "seed 001 patches 19-21 as posted (kvm_rmap_age_gfn_range_lockless + for_each_rmap_spte_lockless); found by `fuzz run` on that code",
+        "after kvm_rmap_lock_readonly() elided the lock on an empty rmap, the lockless walker re-reads the head (rmap_get_first); a fault can fill the rmap meanwhile and a zap free its pte_list_desc while the walker, holding no lock, reads it",
+        Invariant.SafeFree) { Index = 5 };
+
+    /// <summary>In the order `fuzz targets` lists them; a variant's position is its <see cref="BugVariant.Index"/>.</summary>
+    public static readonly IReadOnlyList<BugVariant> All = [StaleFault, RoUnlockEmpty, LockedWalkerLockless, TestAgeLeak, YieldNoFlush, LocklessRereadEmpty];
+
+    public static BugVariant? Find(string id) => All.FirstOrDefault(b => b.Id == id);
+}
