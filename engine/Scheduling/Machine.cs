@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Fuzz.Engine.Feedback;
 using Fuzz.Engine.Invariants;
 using Fuzz.Engine.Memory;
@@ -87,21 +88,33 @@ public sealed class Machine
 
     /// <summary>Mixes a model event (lock hand-off, retry, protocol state) into the event hash.</summary>
     /// <remarks>
-    /// The event also counts as a semantic feature: its kind, the role of the running actor and the
-    /// role of <paramref name="peer"/> (the other actor involved, e.g. the previous lock holder).
+    /// Each owner names its kinds in an enum of its own; the value is what is hashed, so kinds of
+    /// different owners must not share one. The event also counts as a semantic feature: its kind,
+    /// the role of the running actor and the role of <paramref name="peer"/> (the other actor
+    /// involved, e.g. the previous lock holder).
     /// </remarks>
-    public void Event(int kind, ulong a = 0, int peer = -1)
+    public void Event<TKind>(TKind kind, ulong a = 0, int peer = -1) where TKind : unmanaged, Enum
     {
+        uint k = ValueOf(kind);
         ulong h = EventHash;
-        h = (h ^ (uint)kind) * 0x100000001b3UL;
+        h = (h ^ k) * 0x100000001b3UL;
         h = (h ^ a) * 0x100000001b3UL;
         EventHash = h;
         if (_semantic is { } map)
         {
             int peerRole = (uint)peer < (uint)_count ? _actors[peer].Role : 0;
-            SemanticFeatures.Hit(map, SemanticFeatures.Event, (uint)kind, (uint)(Current?.Role ?? 0), (uint)peerRole);
+            SemanticFeatures.Hit(map, SemanticFeatures.Event, k, (uint)(Current?.Role ?? 0), (uint)peerRole);
         }
     }
+
+    /// <summary>An enum's value without boxing; the size test folds away in each instantiation.</summary>
+    private static uint ValueOf<TKind>(TKind kind) where TKind : unmanaged, Enum => Unsafe.SizeOf<TKind>() switch
+    {
+        1 => Unsafe.As<TKind, byte>(ref kind),
+        2 => Unsafe.As<TKind, ushort>(ref kind),
+        4 => Unsafe.As<TKind, uint>(ref kind),
+        _ => (uint)Unsafe.As<TKind, ulong>(ref kind),
+    };
 
     public void Log(string text)
     {
@@ -167,7 +180,7 @@ public sealed class Machine
                 if (last >= 0) ContextSwitches++;
                 if (_semantic is { } map && last >= 0)
                     SemanticFeatures.Hit(map, SemanticFeatures.Switch, (uint)_actors[last].Role, (uint)actor.Role, current >= 0 ? 1u : 0u);
-                if (Trace.Enabled && last >= 0) Trace.Events.Add(new TraceEvent(Step, actor.Id, "(scheduled)"));
+                if (Trace.Enabled && last >= 0) Trace.Events.Add(new TraceEvent(Step, actor.Id, "(scheduled)", TraceEventKind.Scheduled));
             }
             last = actor.Id;
             actor.Wait = WaitKind.None;
