@@ -185,7 +185,7 @@ public static class BenchCommand
         {
             readTicks = 0;
             touched = 0;
-            target.SemanticMap = semantic ? fb.SemanticMap : null;
+            target.Observer = semantic ? fb.Semantic : null;
             var sw = Stopwatch.StartNew();
             foreach (var d in inputs)
             {
@@ -201,7 +201,7 @@ public static class BenchCommand
             }
             double r = inputs.Count / sw.Elapsed.TotalSeconds;
             if (read) Console.WriteLine($"      reading the maps: {readTicks * 1e6 / Stopwatch.Frequency / inputs.Count:F2} us/exec, {touched / inputs.Count} touched 32-byte vectors");
-            target.SemanticMap = null;
+            target.Observer = null;
             fb.Clear();
             return r;
         }

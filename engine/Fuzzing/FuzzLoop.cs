@@ -29,7 +29,7 @@ public sealed class FuzzLoop
         _context = TargetContext.Load(session.Factory);
         _feedback = new Feedback.Feedback(_context.EdgeMap, _context.EdgeLines);
         _target = _context.Factory.Create(session.Options.Target, session.Options.Bugs);
-        _target.SemanticMap = _feedback.SemanticMap;
+        _target.Observer = _feedback.Semantic;
         _codec = _target.Codec;
         _vocab = _target.Vocabulary;
         _mutator = new ProgramMutator(_vocab) { MaxOps = Math.Clamp(session.Options.MaxOps, 1, ProgramInput.MaxOps) };

@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using Fuzz.Engine.Feedback;
 using Fuzz.Engine.Invariants;
 using Fuzz.Engine.Memory;
 using Fuzz.Engine.Tracing;
@@ -28,18 +27,17 @@ public sealed class Machine
 
     public SimMemory Memory { get; }
 
-    /// <summary>Semantic feature counters (see <see cref="SemanticFeatures"/>); null when nobody reads them.</summary>
-    public byte[]? SemanticMap
+    /// <summary>Told what each run does (see <see cref="IExecutionObserver"/>); null when nobody listens.</summary>
+    public IExecutionObserver? Observer
     {
-        get => _semantic;
+        get => _observer;
         set
         {
-            if (value is not null && value.Length != SemanticFeatures.BufferSize) throw new ArgumentException("semantic map size");
-            _semantic = value;
-            Memory.SemanticMap = value;
+            _observer = value;
+            Memory.Observer = value;
         }
     }
-    private byte[]? _semantic;
+    private IExecutionObserver? _observer;
     public Trace Trace { get; } = new();
     public long Step { get; private set; }
     public Actor? Current { get; private set; }
@@ -89,9 +87,8 @@ public sealed class Machine
     /// <summary>Mixes a model event (lock hand-off, retry, protocol state) into the event hash.</summary>
     /// <remarks>
     /// Each owner names its kinds in an enum of its own; the value is what is hashed, so kinds of
-    /// different owners must not share one. The event also counts as a semantic feature: its kind,
-    /// the role of the running actor and the role of <paramref name="peer"/> (the other actor
-    /// involved, e.g. the previous lock holder).
+    /// different owners must not share one. <paramref name="peer"/> is the other actor involved
+    /// (e.g. the previous lock holder), or -1.
     /// </remarks>
     public void Event<TKind>(TKind kind, ulong a = 0, int peer = -1) where TKind : unmanaged, Enum
     {
@@ -100,11 +97,7 @@ public sealed class Machine
         h = (h ^ k) * 0x100000001b3UL;
         h = (h ^ a) * 0x100000001b3UL;
         EventHash = h;
-        if (_semantic is { } map)
-        {
-            int peerRole = (uint)peer < (uint)_count ? _actors[peer].Role : 0;
-            SemanticFeatures.Hit(map, SemanticFeatures.Event, k, (uint)(Current?.Role ?? 0), (uint)peerRole);
-        }
+        if (_observer is { } o) o.Event(k, a, Current, (uint)peer < (uint)_count ? _actors[peer] : null);
     }
 
     /// <summary>An enum's value without boxing; the size test folds away in each instantiation.</summary>
@@ -152,8 +145,7 @@ public sealed class Machine
                 Memory.ClearAccessor();
                 if (unfinished == 0)
                 {
-                    if (_semantic is { } map)
-                        SemanticFeatures.Hit(map, SemanticFeatures.Shape, (uint)Math.Min(Preemptions, 8), (uint)Math.Min(ContextSwitches, 32), (uint)_count);
+                    _observer?.Finished(Preemptions, ContextSwitches, _count);
                     return;
                 }
                 throw Stamp(new InvariantViolation(_invariants.LivenessId, _invariants.LivenessName,
@@ -178,8 +170,7 @@ public sealed class Machine
             if (actor.Id != last)
             {
                 if (last >= 0) ContextSwitches++;
-                if (_semantic is { } map && last >= 0)
-                    SemanticFeatures.Hit(map, SemanticFeatures.Switch, (uint)_actors[last].Role, (uint)actor.Role, current >= 0 ? 1u : 0u);
+                if (_observer is { } o && last >= 0) o.ContextSwitch(_actors[last], actor, current >= 0);
                 if (Trace.Enabled && last >= 0) Trace.Events.Add(new TraceEvent(Step, actor.Id, "(scheduled)", TraceEventKind.Scheduled));
             }
             last = actor.Id;
