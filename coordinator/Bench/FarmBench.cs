@@ -207,7 +207,7 @@ public sealed class FarmBench(FarmBenchOptions options, TextWriter output)
                     if (transport == "embedded")
                     {
                         var wl = open();
-                        var w = new WorkerNode(new WorkerOptions(names[i], 1, new FuzzOptions(MmuTarget.Name, ScheduleStrategyKind.Coverage, seed, options.Bugs.ToList())) { Tasks = false }, new TargetFactory(), wl);
+                        var w = new WorkerNode(new WorkerOptions(names[i], 1, new FuzzOptions(MmuTarget.Name, FuzzStrategy.Coverage, seed, options.Bugs.ToList())) { Tasks = false }, new TargetFactory(), wl);
                         inProcess.Add((w, wl));
                         await w.StartAsync(cancel).ConfigureAwait(false);
                         w.StartLoops();

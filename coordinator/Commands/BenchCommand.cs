@@ -85,7 +85,7 @@ public static class BenchCommand
     {
         var factory = new Fuzz.Targets.TargetFactory();
         var raw = Fuzz.Coordinator.Bench.RawTargets.Load().Create(MmuTarget.Name, bugs.Ids.ToList());
-        var session = new FuzzSession(new FuzzOptions(MmuTarget.Name, ScheduleStrategyKind.Coverage, seed, bugs.Ids.ToList(), ops), factory, null);
+        var session = new FuzzSession(new FuzzOptions(MmuTarget.Name, FuzzStrategy.Coverage, seed, bugs.Ids.ToList(), ops), factory, null);
         var loop = session.CreateLoop();
         Console.WriteLine($"machine: {Machine()}");
         Console.WriteLine($"settings: target {MmuTarget.Name}, generated programs up to {ops} ops, {runs} runs of {seconds}s each side, one thread");
@@ -237,10 +237,10 @@ public static class BenchCommand
         var ids = which == "all" ? Bugs.All.Select(b => b.Id).ToList() : which.Split(',', StringSplitOptions.RemoveEmptyEntries).ToList();
         foreach (var id in ids)
             if (Bugs.Find(id) is null) { Console.Error.WriteLine($"fuzz bench: unknown bug variant '{id}'"); return 2; }
-        var kinds = new List<(string Name, ScheduleStrategyKind Kind)>();
+        var kinds = new List<(string Name, FuzzStrategy Kind)>();
         foreach (var name in strategyList.Split(',', StringSplitOptions.RemoveEmptyEntries))
         {
-            if (!RunCommand.TryParseStrategy(name, out var k)) { Console.Error.WriteLine($"fuzz bench: unknown strategy '{name}'"); return 2; }
+            if (!FuzzStrategy.TryParse(name, out var k)) { Console.Error.WriteLine($"fuzz bench: unknown strategy '{name}'"); return 2; }
             kinds.Add((name, k));
         }
         Console.WriteLine($"machine: {Machine()}");

@@ -101,7 +101,7 @@ public static class WorkerCommand
             string farmName = r.GetValue(farm)!;
             if (!BrokerOption.TryOpen(r.GetValue(broker)!, farmName, stderr, "fuzz worker", out var transport, ConnectionNames.Of(ConnectionNames.Worker, farmName, n))) return 2;
             ulong s = r.GetValue(seed) ?? Fnv(n);
-            var options = new WorkerOptions(n, r.GetValue(jobs), new FuzzOptions(t, ScheduleStrategyKind.Coverage, s, bugSet.Ids.ToList()))
+            var options = new WorkerOptions(n, r.GetValue(jobs), new FuzzOptions(t, FuzzStrategy.Coverage, s, bugSet.Ids.ToList()))
             {
                 JournalPath = r.GetValue(journal), Tasks = !r.GetValue(noTasks),
             };
