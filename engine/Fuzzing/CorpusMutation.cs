@@ -13,15 +13,13 @@ internal sealed class CorpusMutation : IInputSource
     private readonly SharedCorpus _corpus;
     private readonly Vocabulary _vocab;
     private readonly ProgramMutator _mutator;
-    private readonly ProgramCodec _codec;
     private readonly FuzzOptions _options;
     private readonly List<MutationKind> _applied = new(8);
 
-    public CorpusMutation(SharedCorpus corpus, Vocabulary vocab, ProgramCodec codec, FuzzOptions options)
+    public CorpusMutation(SharedCorpus corpus, Vocabulary vocab, FuzzOptions options)
     {
         _corpus = corpus;
         _vocab = vocab;
-        _codec = codec;
         _options = options;
         _mutator = new ProgramMutator(vocab) { MaxOps = Math.Clamp(options.MaxOps, 1, ProgramInput.MaxOps) };
     }
@@ -32,7 +30,7 @@ internal sealed class CorpusMutation : IInputSource
         if (corpus.Length == 0 || rng.Below(64) == 0)
             return ProgramGenerator.Random(_vocab, rng.Next(), 1 + rng.Below(_options.GeneratedOps), 0);
         var pick = corpus[PickIndex(corpus.Length, ref rng)];
-        return _codec.Decode(_mutator.MutateStacked(pick, corpus[rng.Below(corpus.Length)], ref rng, _options.MaxMutations, _applied));
+        return _mutator.MutateStacked(pick, corpus[rng.Below(corpus.Length)], ref rng, _options.MaxMutations, _applied);
     }
 
     /// <summary>Recent entries are picked more often: they are where the frontier is.</summary>

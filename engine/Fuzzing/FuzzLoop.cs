@@ -32,7 +32,7 @@ public sealed class FuzzLoop
         _codec = _target.Codec;
         _inputs = opts.Strategy.Inputs switch
         {
-            InputKind.Mutation => new CorpusMutation(session.Corpus, _target.Vocabulary, _codec, opts),
+            InputKind.Mutation => new CorpusMutation(session.Corpus, _target.Vocabulary, opts),
             _ => new ProgramGeneration(_target.Vocabulary, opts.GeneratedOps),
         };
         _schedules = opts.Strategy.Schedule switch
