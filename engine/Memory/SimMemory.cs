@@ -98,7 +98,7 @@ public sealed class SimMemory
 
     /// <summary>
     /// Reads a word no one writes once its object is published (a memslot's fields, a shadow page's
-    /// role): checked like <see cref="Read"/>, but out of the interleaving features. Two actors
+    /// role): checked like <see cref="Read"/>, but never reported as a conflict. Two actors
     /// reading it order nothing; the store that published the object is where the ordering is.
     /// </summary>
     public ulong ReadConst(ulong ptr) => Live(ptr, "read", out _).Value;

@@ -43,7 +43,7 @@ public sealed class Actor
     public string Operation = "";
     public int OperationIndex = -1;
 
-    /// <summary>What kind of operation the actor runs (the target's operation index + 1; 0 = none), for semantic features.</summary>
+    /// <summary>What kind of operation the actor runs (the target's operation index + 1; 0 = none), as observers see it.</summary>
     public int Role;
 
     internal WaitKind Wait;
