@@ -4,8 +4,8 @@ using Fuzz.Engine.Scheduling;
 namespace Fuzz.Engine.Fuzzing;
 
 /// <summary>
-/// One fuzz loop on one thread: pick an input, mutate it, run it on a fresh model, read its
-/// features, keep it if it added any, report it if it broke an invariant.
+/// One fuzz loop on one thread: make an input (mutated or generated), pick its schedule, run it on
+/// a fresh model, read its features, keep it if it added any, report it if it broke an invariant.
 /// </summary>
 public sealed class FuzzLoop
 {
@@ -33,13 +33,15 @@ public sealed class FuzzLoop
         _inputs = opts.Strategy.Inputs switch
         {
             InputKind.Mutation => new CorpusMutation(session.Corpus, _target.Vocabulary, opts),
-            _ => new ProgramGeneration(_target.Vocabulary, opts.GeneratedOps),
+            InputKind.Generation => new ProgramGeneration(_target.Vocabulary, opts.GeneratedOps),
+            var k => throw new ArgumentOutOfRangeException(nameof(session), k, "input kind"),
         };
         _schedules = opts.Strategy.Schedule switch
         {
             ScheduleKind.Input => new InputSchedule(),
             ScheduleKind.Random => new RandomSchedule(),
-            _ => new PctSchedule(),
+            ScheduleKind.Pct => new PctSchedule(),
+            var k => throw new ArgumentOutOfRangeException(nameof(session), k, "schedule kind"),
         };
         _rng = new SplitMix64(opts.Seed * 0x9E3779B97F4A7C15UL + (ulong)id + 1);
     }
