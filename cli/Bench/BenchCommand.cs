@@ -85,7 +85,7 @@ public static class BenchCommand
     {
         var factory = Targets.Factory;
         var raw = RawTargets.Load().Create(target, bugs);
-        var session = new FuzzSession(new FuzzOptions(target, ScheduleStrategyKind.Coverage, seed, bugs, ops), factory, null);
+        var session = new FuzzSession(new FuzzOptions(target, FuzzStrategy.Coverage, seed, bugs, ops), factory, null);
         var loop = session.CreateLoop();
         Console.WriteLine($"machine: {Machine()}");
         Console.WriteLine($"settings: target {target}, generated programs up to {ops} ops, {runs} runs of {seconds}s each side, one thread");
@@ -185,7 +185,7 @@ public static class BenchCommand
         {
             readTicks = 0;
             touched = 0;
-            target.SemanticMap = semantic ? fb.SemanticMap : null;
+            target.Observer = semantic ? fb.Semantic : null;
             var sw = Stopwatch.StartNew();
             foreach (var d in inputs)
             {
@@ -201,7 +201,7 @@ public static class BenchCommand
             }
             double r = inputs.Count / sw.Elapsed.TotalSeconds;
             if (read) Console.WriteLine($"      reading the maps: {readTicks * 1e6 / Stopwatch.Frequency / inputs.Count:F2} us/exec, {touched / inputs.Count} touched 32-byte vectors");
-            target.SemanticMap = null;
+            target.Observer = null;
             fb.Clear();
             return r;
         }
@@ -237,10 +237,10 @@ public static class BenchCommand
         var ids = which == "all" ? target.Variants.Select(b => b.Id).ToList() : which.Split(',', StringSplitOptions.RemoveEmptyEntries).ToList();
         foreach (var id in ids)
             if (target.FindVariant(id) is null) { Console.Error.WriteLine($"fuzz bench: unknown bug variant '{id}'"); return 2; }
-        var kinds = new List<(string Name, ScheduleStrategyKind Kind)>();
+        var kinds = new List<(string Name, FuzzStrategy Kind)>();
         foreach (var name in strategyList.Split(',', StringSplitOptions.RemoveEmptyEntries))
         {
-            if (!RunCommand.TryParseStrategy(name, out var k)) { Console.Error.WriteLine($"fuzz bench: unknown strategy '{name}'"); return 2; }
+            if (!FuzzStrategy.TryParse(name, out var k)) { Console.Error.WriteLine($"fuzz bench: unknown strategy '{name}'"); return 2; }
             kinds.Add((name, k));
         }
         Console.WriteLine($"machine: {Machine()}");

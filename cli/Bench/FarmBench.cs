@@ -206,7 +206,7 @@ public sealed class FarmBench(FarmBenchOptions options, TextWriter output)
                     if (transport == "embedded")
                     {
                         var wl = open();
-                        var w = new WorkerNode(new WorkerOptions(names[i], 1, new FuzzOptions(options.Target, ScheduleStrategyKind.Coverage, seed, options.Bugs.ToList())) { Tasks = false }, Targets.Factory, wl);
+                        var w = new WorkerNode(new WorkerOptions(names[i], 1, new FuzzOptions(options.Target, FuzzStrategy.Coverage, seed, options.Bugs.ToList())) { Tasks = false }, Targets.Factory, wl);
                         inProcess.Add((w, wl));
                         await w.StartAsync(cancel).ConfigureAwait(false);
                         w.StartLoops();

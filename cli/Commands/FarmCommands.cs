@@ -102,7 +102,7 @@ public static class WorkerCommand
             string farmName = r.GetValue(farm)!;
             if (!BrokerOption.TryOpen(r.GetValue(broker)!, farmName, stderr, "fuzz worker", out var transport, ConnectionNames.Of(ConnectionNames.Worker, farmName, n))) return 2;
             ulong s = r.GetValue(seed) ?? Fnv1a.Hash(n);
-            var options = new WorkerOptions(n, r.GetValue(jobs), new FuzzOptions(t, ScheduleStrategyKind.Coverage, s, bugList))
+            var options = new WorkerOptions(n, r.GetValue(jobs), new FuzzOptions(t, FuzzStrategy.Coverage, s, bugList))
             {
                 JournalPath = r.GetValue(journal), Tasks = !r.GetValue(noTasks),
             };

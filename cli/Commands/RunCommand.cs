@@ -37,15 +37,6 @@ public static class RunCommand
     public sealed record RunArgs(
         string Target, string? Time, int Workers, string[] Corpus, string Out, string Strategy, ulong Seed, string[] Bugs, bool Merge, double MinimizeSeconds, long? Runs = null);
 
-    /// <summary>coverage, random or pct (any case).</summary>
-    public static bool TryParseStrategy(string name, out ScheduleStrategyKind kind)
-    {
-        foreach (var k in Enum.GetValues<ScheduleStrategyKind>())
-            if (string.Equals(k.ToString(), name, StringComparison.OrdinalIgnoreCase)) { kind = k; return true; }
-        kind = default;
-        return false;
-    }
-
     public static bool TryParseDuration(string s, out TimeSpan d)
     {
         s = s.Trim();
@@ -78,7 +69,7 @@ public static class RunCommand
             if (!TryParseDuration(t, out var d)) { stderr.WriteLine($"fuzz run: --time '{t}' is not a duration (e.g. 60s, 5m, 2h)"); return 2; }
             limit = d;
         }
-        if (!TryParseStrategy(a.Strategy, out var kind))
+        if (!FuzzStrategy.TryParse(a.Strategy, out var kind))
         {
             stderr.WriteLine($"fuzz run: --strategy must be coverage, random or pct, not '{a.Strategy}'");
             return 2;

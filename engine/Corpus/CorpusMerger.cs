@@ -22,7 +22,7 @@ public sealed class CorpusMerger
         _context = TargetContext.Load(factory);
         _feedback = new Feedback.Feedback(_context.EdgeMap, _context.EdgeLines);
         _target = _context.Factory.Create(target, bugs);
-        _target.SemanticMap = _feedback.SemanticMap;
+        _target.Observer = _feedback.Semantic;
     }
 
     /// <summary>The features one input covers, or null if it breaks an invariant.</summary>

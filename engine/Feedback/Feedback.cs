@@ -20,6 +20,7 @@ public sealed class Feedback
         if (edgeLines is not null && edgeLines.Length < EdgeLines) throw new ArgumentException("edge line map size");
         EdgeMap = edgeMap ?? new byte[FeatureSet.EdgeMapSize];
         _edgeLines = edgeLines;
+        Semantic = new SemanticFeatures(SemanticMap);
     }
 
     private const int EdgeLines = FeatureSet.EdgeMapSize / 64;
@@ -28,6 +29,9 @@ public sealed class Feedback
     public byte[] EdgeMap { get; }
     /// <summary>The semantic counters followed by their line marks (<see cref="SemanticFeatures.BufferSize"/>).</summary>
     public byte[] SemanticMap { get; } = new byte[SemanticFeatures.BufferSize];
+
+    /// <summary>The observer that fills <see cref="SemanticMap"/>, for the target to run with.</summary>
+    public SemanticFeatures Semantic { get; }
 
     private int[] _vectorIndex = new int[512];
     private Vector256<ulong>[] _vectorBits = new Vector256<ulong>[512];

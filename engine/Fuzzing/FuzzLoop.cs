@@ -1,23 +1,21 @@
 using Fuzz.Engine.Input;
-using Fuzz.Engine.Mutation;
 using Fuzz.Engine.Scheduling;
 
 namespace Fuzz.Engine.Fuzzing;
 
 /// <summary>
-/// One fuzz loop on one thread: pick an input, mutate it, run it on a fresh model, read its
-/// features, keep it if it added any, report it if it broke an invariant.
+/// One fuzz loop on one thread: make an input (mutated or generated), pick its schedule, run it on
+/// a fresh model, read its features, keep it if it added any, report it if it broke an invariant.
 /// </summary>
 public sealed class FuzzLoop
 {
     private readonly FuzzSession _session;
     private readonly IFuzzTarget _target;
     private readonly ProgramCodec _codec;
-    private readonly Vocabulary _vocab;
-    private readonly ProgramMutator _mutator;
     private readonly TargetContext _context;
     private readonly Feedback.Feedback _feedback;
-    private readonly List<MutationKind> _applied = new(8);
+    private readonly IInputSource _inputs;
+    private readonly IScheduleSource _schedules;
     private readonly List<uint> _fresh = new(64);
     private SplitMix64 _rng;
     private long _execs;
@@ -28,12 +26,24 @@ public sealed class FuzzLoop
         Id = id;
         _context = TargetContext.Load(session.Factory);
         _feedback = new Feedback.Feedback(_context.EdgeMap, _context.EdgeLines);
-        _target = _context.Factory.Create(session.Options.Target, session.Options.Bugs);
-        _target.SemanticMap = _feedback.SemanticMap;
+        var opts = session.Options;
+        _target = _context.Factory.Create(opts.Target, opts.Bugs);
+        _target.Observer = _feedback.Semantic;
         _codec = _target.Codec;
-        _vocab = _target.Vocabulary;
-        _mutator = new ProgramMutator(_vocab) { MaxOps = Math.Clamp(session.Options.MaxOps, 1, ProgramInput.MaxOps) };
-        _rng = new SplitMix64(session.Options.Seed * 0x9E3779B97F4A7C15UL + (ulong)id + 1);
+        _inputs = opts.Strategy.Inputs switch
+        {
+            InputKind.Mutation => new CorpusMutation(session.Corpus, _target.Vocabulary, opts),
+            InputKind.Generation => new ProgramGeneration(_target.Vocabulary, opts.GeneratedOps),
+            var k => throw new ArgumentOutOfRangeException(nameof(session), k, "input kind"),
+        };
+        _schedules = opts.Strategy.Schedule switch
+        {
+            ScheduleKind.Input => new InputSchedule(),
+            ScheduleKind.Random => new RandomSchedule(),
+            ScheduleKind.Pct => new PctSchedule(),
+            var k => throw new ArgumentOutOfRangeException(nameof(session), k, "schedule kind"),
+        };
+        _rng = new SplitMix64(opts.Seed * 0x9E3779B97F4A7C15UL + (ulong)id + 1);
     }
 
     public int Id { get; }
@@ -58,40 +68,10 @@ public sealed class FuzzLoop
 
     private void One()
     {
-        ProgramInput program;
-        IScheduleStrategy? strategy = null;
-        var opts = _session.Options;
-        if (opts.Strategy == ScheduleStrategyKind.Coverage)
-        {
-            var corpus = _session.Corpus.Inputs;
-            if (corpus.Length == 0 || _rng.Below(64) == 0)
-            {
-                program = ProgramGenerator.Random(_vocab, _rng.Next(), 1 + _rng.Below(opts.GeneratedOps), 0);
-                Recorder?.Add(_codec.Encode(program));
-            }
-            else
-            {
-                var pick = corpus[PickIndex(corpus.Length)];
-                var data = _mutator.MutateStacked(pick, corpus[_rng.Below(corpus.Length)], ref _rng, opts.MaxMutations, _applied);
-                program = _codec.Decode(data);
-                Recorder?.Add(data);
-            }
-        }
-        else
-        {
-            program = ProgramGenerator.Random(_vocab, _rng.Next(), opts.GeneratedOps, 0);
-            strategy = opts.Strategy == ScheduleStrategyKind.Random
-                ? new RandomStrategy(_rng.Next())
-                : new PctStrategy(_rng.Next(), 1 + _rng.Below(3), program.Threads, 150);
-        }
+        var program = _inputs.Next(ref _rng);
+        var strategy = _schedules.Next(program, ref _rng);
+        Recorder?.Add(_codec.Encode(program));
         Observe(program, Execute(program, strategy));
-    }
-
-    /// <summary>Recent entries are picked more often: they are where the frontier is.</summary>
-    private int PickIndex(int n)
-    {
-        if (n > 16 && _rng.Below(4) == 0) return n - 1 - _rng.Below(16);
-        return _rng.Below(n);
     }
 
     private ExecResult Execute(ProgramInput program, IScheduleStrategy? strategy)
@@ -101,7 +81,6 @@ public sealed class FuzzLoop
         _execs++;
         return r;
     }
-
     /// <summary>
     /// A crash is reported; otherwise the input is kept if it added features. Either way it is saved
     /// with the schedule it actually ran, so it replays exactly. Returns the features added.

@@ -4,10 +4,8 @@ using Fuzz.Engine.Invariants;
 
 namespace Fuzz.Engine.Fuzzing;
 
-public enum ScheduleStrategyKind { Coverage, Random, Pct }
-
 public sealed record FuzzOptions(
-    string Target, ScheduleStrategyKind Strategy, ulong Seed, IReadOnlyCollection<string> Bugs, int GeneratedOps = 10, int MaxMutations = 4, int MaxOps = 12);
+    string Target, FuzzStrategy Strategy, ulong Seed, IReadOnlyCollection<string> Bugs, int GeneratedOps = 10, int MaxMutations = 4, int MaxOps = 12);
 
 /// <summary>A violation found by a fuzz loop, before triage.</summary>
 public sealed record CrashFound(byte[] Input, InvariantViolation Violation, int Loop, long Exec, TimeSpan Elapsed);

@@ -14,8 +14,8 @@ public interface IFuzzTarget
     Vocabulary Vocabulary { get; }
     ProgramCodec Codec { get; }
 
-    /// <summary>Semantic feature counters the model fills during <see cref="Execute"/> (null = off).</summary>
-    byte[]? SemanticMap { get; set; }
+    /// <summary>Told what each <see cref="Execute"/> does, e.g. the semantic features (null = nobody).</summary>
+    IExecutionObserver? Observer { get; set; }
 
     /// <summary>Runs <paramref name="program"/> on a fresh model; <paramref name="strategy"/> null = the program's own choice stream.</summary>
     ExecResult Execute(ProgramInput program, IScheduleStrategy? strategy = null);

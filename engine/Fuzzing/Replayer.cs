@@ -18,7 +18,7 @@ public sealed class Replayer
         _context = TargetContext.Load(factory);
         _feedback = new Feedback.Feedback(_context.EdgeMap, _context.EdgeLines);
         Target = _context.Factory.Create(target, bugs);
-        Target.SemanticMap = _feedback.SemanticMap;
+        Target.Observer = _feedback.Semantic;
         Run(Target.Codec.Encode(Input.ProgramGenerator.Random(Target.Vocabulary, 1, 4, 0)));
     }
 

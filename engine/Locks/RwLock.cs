@@ -58,7 +58,7 @@ public sealed class RwLock
         WriteHolder = self.Id;
         AcquiredAtStep = _machine.Step;
         AcquiredAtOwnStep = self.Steps;
-        if (_lastReleaser >= 0 && _lastReleaser != self.Id) _machine.Event(1, Addr, _lastReleaser);
+        if (_lastReleaser >= 0 && _lastReleaser != self.Id) _machine.Event(LockEvent.WriteHandOff, Addr, _lastReleaser);
         return true;
     }
 

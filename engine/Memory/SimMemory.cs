@@ -1,6 +1,5 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
-using Fuzz.Engine.Feedback;
 using Fuzz.Engine.Invariants;
 
 namespace Fuzz.Engine.Memory;
@@ -16,7 +15,7 @@ public sealed class SimMemory
     public const ulong Poison = 0x6b6b6b6b6b6b6b6bUL;
 
     // One cell per word: its value, its object (the complement once the object is freed) and, while
-    // semantic features are read, its last access. One array keeps an access to one bounds check and
+    // an observer is told of conflicting accesses, its last access. One array keeps an access to one bounds check and
     // one cache line.
     private struct Cell
     {
@@ -29,13 +28,13 @@ public sealed class SimMemory
     private int _top;
     private readonly List<ObjectInfo> _objects = new() { default };
     private readonly RuntimeInvariants _invariants;
-    internal byte[]? SemanticMap;
+    internal IAccessObserver? Observer;
 
-    // (actor id + 1) | role << 8 of the running actor while semantic features are read; 0 = no tracking.
+    // (actor id + 1) | role << 8 of the running actor while an observer is told; 0 = no tracking.
     private int _accessKey;
 
-    /// <summary>The actor whose accesses follow; its role is part of the interleaving features.</summary>
-    internal void SetAccessor(int actorId, int role) => _accessKey = SemanticMap is null ? 0 : (actorId + 1) | (role << 8);
+    /// <summary>The actor whose accesses follow.</summary>
+    internal void SetAccessor(int actorId, int role) => _accessKey = Observer is null ? 0 : (actorId + 1) | (role << 8);
 
     internal void ClearAccessor() => _accessKey = 0;
 
@@ -95,20 +94,20 @@ public sealed class SimMemory
 
     public ObjectInfo ObjectAt(ulong ptr) => _objects[OwnerOf(Index(ptr, "lookup"))];
 
-    public ulong Read(ulong ptr) => Checked(ptr, "read", 0).Value;
+    public ulong Read(ulong ptr) => Checked(ptr, "read", AccessKind.Read).Value;
 
     /// <summary>
     /// Reads a word no one writes once its object is published (a memslot's fields, a shadow page's
-    /// role): checked like <see cref="Read"/>, but out of the interleaving features. Two actors
+    /// role): checked like <see cref="Read"/>, but never reported as a conflict. Two actors
     /// reading it order nothing; the store that published the object is where the ordering is.
     /// </summary>
     public ulong ReadConst(ulong ptr) => Live(ptr, "read", out _).Value;
 
-    public void Write(ulong ptr, ulong value) => Checked(ptr, "write", 1).Value = value;
+    public void Write(ulong ptr, ulong value) => Checked(ptr, "write", AccessKind.Write).Value = value;
 
     public ulong Exchange(ulong ptr, ulong value)
     {
-        ref ulong v = ref Checked(ptr, "xchg", 2).Value;
+        ref ulong v = ref Checked(ptr, "xchg", AccessKind.ReadModifyWrite).Value;
         ulong old = v;
         v = value;
         return old;
@@ -117,7 +116,7 @@ public sealed class SimMemory
     /// <summary>Atomic compare-and-exchange; returns the value found.</summary>
     public ulong CompareExchange(ulong ptr, ulong expected, ulong value)
     {
-        ref ulong v = ref Checked(ptr, "cmpxchg", 2).Value;
+        ref ulong v = ref Checked(ptr, "cmpxchg", AccessKind.ReadModifyWrite).Value;
         ulong old = v;
         if (old == expected) v = value;
         return old;
@@ -125,7 +124,7 @@ public sealed class SimMemory
 
     public ulong FetchAnd(ulong ptr, ulong mask)
     {
-        ref ulong v = ref Checked(ptr, "and", 2).Value;
+        ref ulong v = ref Checked(ptr, "and", AccessKind.ReadModifyWrite).Value;
         ulong old = v;
         v = old & mask;
         return old;
@@ -133,7 +132,7 @@ public sealed class SimMemory
 
     public ulong FetchOr(ulong ptr, ulong mask)
     {
-        ref ulong v = ref Checked(ptr, "or", 2).Value;
+        ref ulong v = ref Checked(ptr, "or", AccessKind.ReadModifyWrite).Value;
         ulong old = v;
         v = old | mask;
         return old;
@@ -141,7 +140,7 @@ public sealed class SimMemory
 
     public ulong FetchAdd(ulong ptr, long delta)
     {
-        ref ulong v = ref Checked(ptr, "add", 2).Value;
+        ref ulong v = ref Checked(ptr, "add", AccessKind.ReadModifyWrite).Value;
         ulong old = v;
         v = (ulong)((long)old + delta);
         return old;
@@ -164,9 +163,9 @@ public sealed class SimMemory
         return ref cell;
     }
 
-    /// <summary>A live word's cell, with the access recorded for the interleaving features.</summary>
+    /// <summary>A live word's cell, with the access recorded for the observer.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private ref Cell Checked(ulong ptr, string what, int access)
+    private ref Cell Checked(ulong ptr, string what, AccessKind access)
     {
         ref var cell = ref Live(ptr, what, out int w);
         int key = _accessKey;
@@ -175,7 +174,7 @@ public sealed class SimMemory
             // Only a change of actor on a conflicting pair (access kinds 1 write, 2 RMW) goes out of
             // line. The three tests are combined without short-circuiting: whether the last access
             // was another actor's is a coin toss, and one mispredicted branch costs more than the tests.
-            int me = key | (access << 16), last = cell.LastAccess;
+            int me = key | ((int)access << 16), last = cell.LastAccess;
             cell.LastAccess = me;
             if ((((last ^ me) & 0xff) != 0) & (((last | me) & (3 << 16)) != 0) & (last != 0)) Interleave(w, cell.Owner, last, me);
         }
@@ -192,19 +191,15 @@ public sealed class SimMemory
         return Fault($"use after free: {what} of 0x{ptr:x}, word {w - o.FirstWord} of freed object #{id} ({o.Label})");
     }
 
-    /// <summary>
-    /// Two different actors touched the same word back to back, at least one of them writing (two
-    /// reads in a row order nothing): a feature of (their roles, the access kinds, the object kind,
-    /// and the word within small objects, e.g. a field of struct kvm).
-    /// </summary>
+    /// <summary>Two different actors touched the same word back to back, at least one of them writing: the observer is told.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void Interleave(int w, int id, int last, int me)
     {
-        var map = SemanticMap!;
         ref readonly var o = ref CollectionsMarshal.AsSpan(_objects)[id];
-        uint field = o.Words <= 32 ? (uint)(w - o.FirstWord) : 0xff;
-        SemanticFeatures.Hit(map, SemanticFeatures.Interleaving, (uint)(last >> 8), (uint)(me >> 8), ((uint)o.Kind << 8) | field);
+        Observer!.Conflict(AccessOf(last), AccessOf(me), in o, w - o.FirstWord);
     }
+
+    private static Access AccessOf(int packed) => new((packed & 0xff) - 1, (packed >> 8) & 0xff, (AccessKind)(packed >> 16));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private int Index(ulong ptr, string what)

@@ -37,6 +37,9 @@ internal sealed class SteeredStrategy : IScheduleStrategy
     public static SteeredStrategy ByActor(int[] actors, int editAt = -1, int editPick = KeepCurrent) =>
         new([], actors, editAt, editPick, int.MaxValue);
 
+    public string Description =>
+        $"steered[by:{(_actors is null ? "index" : "actor")}{(_editAt >= 0 ? $",edit:{_editAt}" : "")}{(_stopAt != int.MaxValue ? $",stop:{_stopAt}" : "")}]";
+
     /// <summary>Per decision: the index of the actor that ran last among the runnable ones, or -1.</summary>
     public List<int> Currents { get; } = [];
 

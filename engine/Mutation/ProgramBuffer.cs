@@ -127,6 +127,10 @@ internal sealed class ProgramBuffer
         return dst.AsSpan(0, pos + ChoiceCount);
     }
 
+    /// <summary>The program held, as <see cref="ProgramCodec.Decode"/> of <see cref="Encode"/> gives it.</summary>
+    public ProgramInput ToProgram() =>
+        new(Threads, Config, Ops.AsSpan(0, OpCount).ToArray(), Choices.AsSpan(0, ChoiceCount).ToArray());
+
     public void InsertOp(int at, OpCall op)
     {
         Array.Copy(Ops, at, Ops, at + 1, OpCount - at);

@@ -66,19 +66,24 @@ public sealed class ProgramMutator
     /// <paramref name="input"/>. <paramref name="splice"/> is another corpus input, or empty when
     /// there is none.
     /// </summary>
-    public byte[] Mutate(ReadOnlySpan<byte> input, ReadOnlySpan<byte> splice, ref SplitMix64 rng, out MutationKind kind) =>
+    public byte[] Mutate(ReadOnlySpan<byte> input, ReadOnlySpan<byte> splice, ref SplitMix64 rng, out MutationKind kind)
+    {
         Run(input, splice, ref rng, 1, null, out kind);
+        return _program.Encode().ToArray();
+    }
 
     /// <summary>
     /// 1..<paramref name="maxStack"/> mutations applied in sequence, each kind appended to
-    /// <paramref name="applied"/> (which is cleared first). The result is canonical and differs from
-    /// the canonical form of <paramref name="input"/>.
+    /// <paramref name="applied"/> (which is cleared first). The result is the program the mutations
+    /// built, as decoding its canonical encoding gives it, and it differs from the canonical form of
+    /// <paramref name="input"/>: a fuzz loop runs it without decoding and encodes it only to keep it.
     /// </summary>
-    public byte[] MutateStacked(ReadOnlySpan<byte> input, ReadOnlySpan<byte> splice, ref SplitMix64 rng, int maxStack, List<MutationKind> applied)
+    public ProgramInput MutateStacked(ReadOnlySpan<byte> input, ReadOnlySpan<byte> splice, ref SplitMix64 rng, int maxStack, List<MutationKind> applied)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(maxStack, 1);
         applied.Clear();
-        return Run(input, splice, ref rng, 1 + rng.Below(maxStack), applied, out _);
+        Run(input, splice, ref rng, 1 + rng.Below(maxStack), applied, out _);
+        return _program.ToProgram();
     }
 
     /// <summary>
@@ -103,7 +108,8 @@ public sealed class ProgramMutator
         return _program.Encode().ToArray();
     }
 
-    private byte[] Run(ReadOnlySpan<byte> input, ReadOnlySpan<byte> splice, ref SplitMix64 rng, int steps, List<MutationKind>? applied, out MutationKind kind)
+    /// <summary>Leaves the mutated program in <see cref="_program"/>.</summary>
+    private void Run(ReadOnlySpan<byte> input, ReadOnlySpan<byte> splice, ref SplitMix64 rng, int steps, List<MutationKind>? applied, out MutationKind kind)
     {
         var original = LoadOriginal(input);
         for (int s = 0; s < steps - 1; s++)
@@ -119,7 +125,7 @@ public sealed class ProgramMutator
             // Havoc and splices of longer programs can land beyond the cap; the tail goes.
             if (_program.OpCount > MaxOps) _program.OpCount = MaxOps;
             var encoded = _program.Encode();
-            if (!encoded.SequenceEqual(original)) return encoded.ToArray();
+            if (!encoded.SequenceEqual(original)) return;
             // Equal bytes mean the buffer holds the original program again: retry from there.
             applied?.Clear();
         }

@@ -45,7 +45,7 @@ public sealed class Actor
     /// <summary>The vocabulary name of the operation running; what a crash key names.</summary>
     public string OperationName = "";
 
-    /// <summary>What kind of operation the actor runs (the target's operation index + 1; 0 = none), for semantic features.</summary>
+    /// <summary>What kind of operation the actor runs (the target's operation index + 1; 0 = none), as observers see it.</summary>
     public int Role;
 
     internal WaitKind Wait;

@@ -1,4 +1,5 @@
-using Fuzz.Engine.Feedback;
+using System.Runtime.CompilerServices;
+using Fuzz.Engine.Hashing;
 using Fuzz.Engine.Invariants;
 using Fuzz.Engine.Memory;
 using Fuzz.Engine.Tracing;
@@ -27,18 +28,17 @@ public sealed class Machine
 
     public SimMemory Memory { get; }
 
-    /// <summary>Semantic feature counters (see <see cref="SemanticFeatures"/>); null when nobody reads them.</summary>
-    public byte[]? SemanticMap
+    /// <summary>Told what each run does (see <see cref="IExecutionObserver"/>); null when nobody listens.</summary>
+    public IExecutionObserver? Observer
     {
-        get => _semantic;
+        get => _observer;
         set
         {
-            if (value is not null && value.Length != SemanticFeatures.BufferSize) throw new ArgumentException("semantic map size");
-            _semantic = value;
-            Memory.SemanticMap = value;
+            _observer = value;
+            Memory.Observer = value;
         }
     }
-    private byte[]? _semantic;
+    private IExecutionObserver? _observer;
     public Trace Trace { get; } = new();
     public long Step { get; private set; }
     public Actor? Current { get; private set; }
@@ -61,7 +61,7 @@ public sealed class Machine
         Step = 0;
         Preemptions = 0;
         ContextSwitches = 0;
-        EventHash = 0xcbf29ce484222325UL;
+        EventHash = Fnv1a.Offset;
         Current = null;
         Memory.Reset();
         Trace.Clear();
@@ -87,21 +87,28 @@ public sealed class Machine
 
     /// <summary>Mixes a model event (lock hand-off, retry, protocol state) into the event hash.</summary>
     /// <remarks>
-    /// The event also counts as a semantic feature: its kind, the role of the running actor and the
-    /// role of <paramref name="peer"/> (the other actor involved, e.g. the previous lock holder).
+    /// Each owner names its kinds in an enum of its own; the value is what is hashed, so kinds of
+    /// different owners must not share one. <paramref name="peer"/> is the other actor involved
+    /// (e.g. the previous lock holder), or -1.
     /// </remarks>
-    public void Event(int kind, ulong a = 0, int peer = -1)
+    public void Event<TKind>(TKind kind, ulong a = 0, int peer = -1) where TKind : unmanaged, Enum
     {
+        uint k = ValueOf(kind);
         ulong h = EventHash;
-        h = (h ^ (uint)kind) * 0x100000001b3UL;
-        h = (h ^ a) * 0x100000001b3UL;
+        h = Fnv1a.Mix(h, k);
+        h = Fnv1a.Mix(h, a);
         EventHash = h;
-        if (_semantic is { } map)
-        {
-            int peerRole = (uint)peer < (uint)_count ? _actors[peer].Role : 0;
-            SemanticFeatures.Hit(map, SemanticFeatures.Event, (uint)kind, (uint)(Current?.Role ?? 0), (uint)peerRole);
-        }
+        if (_observer is { } o) o.Event(k, a, Current, (uint)peer < (uint)_count ? _actors[peer] : null);
     }
+
+    /// <summary>An enum's value without boxing; the size test folds away in each instantiation.</summary>
+    private static uint ValueOf<TKind>(TKind kind) where TKind : unmanaged, Enum => Unsafe.SizeOf<TKind>() switch
+    {
+        1 => Unsafe.As<TKind, byte>(ref kind),
+        2 => Unsafe.As<TKind, ushort>(ref kind),
+        4 => Unsafe.As<TKind, uint>(ref kind),
+        _ => (uint)Unsafe.As<TKind, ulong>(ref kind),
+    };
 
     public void Log(string text)
     {
@@ -139,8 +146,7 @@ public sealed class Machine
                 Memory.ClearAccessor();
                 if (unfinished == 0)
                 {
-                    if (_semantic is { } map)
-                        SemanticFeatures.Hit(map, SemanticFeatures.Shape, (uint)Math.Min(Preemptions, 8), (uint)Math.Min(ContextSwitches, 32), (uint)_count);
+                    _observer?.Finished(Preemptions, ContextSwitches, _count);
                     return;
                 }
                 throw Stamp(new InvariantViolation(_invariants.LivenessId, _invariants.LivenessName,
@@ -165,9 +171,8 @@ public sealed class Machine
             if (actor.Id != last)
             {
                 if (last >= 0) ContextSwitches++;
-                if (_semantic is { } map && last >= 0)
-                    SemanticFeatures.Hit(map, SemanticFeatures.Switch, (uint)_actors[last].Role, (uint)actor.Role, current >= 0 ? 1u : 0u);
-                if (Trace.Enabled && last >= 0) Trace.Events.Add(new TraceEvent(Step, actor.Id, "(scheduled)"));
+                if (_observer is { } o && last >= 0) o.ContextSwitch(_actors[last], actor, current >= 0);
+                if (Trace.Enabled && last >= 0) Trace.Events.Add(new TraceEvent(Step, actor.Id, "(scheduled)", TraceEventKind.Scheduled));
             }
             last = actor.Id;
             actor.Wait = WaitKind.None;
@@ -177,7 +182,7 @@ public sealed class Machine
             if (_count > 1) Memory.SetAccessor(actor.Id, actor.Role);
             Step++;
             actor.Steps++;
-            EventHash = (EventHash ^ (uint)(actor.Id + 1)) * 0x100000001b3UL;
+            EventHash = Fnv1a.Mix(EventHash, (uint)(actor.Id + 1));
             try
             {
                 actor.Advance();

@@ -128,7 +128,7 @@ public sealed partial class Kvm
     {
         _check.OnMmuYield();
         _mmuLock.WriteUnlock(Self);
-        _m.Event(2);
+        _m.Event(MmuEvent.CondReschedDrop);
         _m.Log("cond_resched: dropped mmu_lock");
         yield return null;
         while (!TryWriteLockMmu()) yield return null;
@@ -140,7 +140,7 @@ public sealed partial class Kvm
     {
         foreach (var v in Vcpus) v.Tlb.Clear();
         _check.OnFlush();
-        _m.Event(3);
+        _m.Event(MmuEvent.RemoteTlbFlush);
         _m.Log("kvm_flush_remote_tlbs");
     }
 

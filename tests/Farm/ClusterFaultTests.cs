@@ -107,7 +107,7 @@ public sealed class ClusterFaultTests(ClusterFixture cluster, ITestOutputHelper 
         await coordinator.StartAsync(default);
 
         var workerLink = Transport(ConnectionNames.Worker, "w1");
-        var worker = new WorkerNode(new WorkerOptions("w1", 1, new FuzzOptions("mmu", ScheduleStrategyKind.Coverage, 11, [])) { JournalPath = journal }, factory, workerLink);
+        var worker = new WorkerNode(new WorkerOptions("w1", 1, new FuzzOptions("mmu", FuzzStrategy.Coverage, 11, [])) { JournalPath = journal }, factory, workerLink);
         worker.Log += l => Say($"w1: {l}");
         _teardown.Add(worker);
         await worker.StartAsync(default);

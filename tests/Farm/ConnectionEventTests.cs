@@ -61,7 +61,7 @@ public sealed class ConnectionEventTests(BrokerFixture broker, ITestOutputHelper
 
     private async Task<WorkerNode> StartWorker(string name, RabbitMqTransport transport)
     {
-        var node = new WorkerNode(new WorkerOptions(name, 1, new FuzzOptions("mmu", ScheduleStrategyKind.Coverage, 3, [])), new TargetFactory(), transport);
+        var node = new WorkerNode(new WorkerOptions(name, 1, new FuzzOptions("mmu", FuzzStrategy.Coverage, 3, [])), new TargetFactory(), transport);
         _teardown.Add(node);
         await node.StartAsync(default);
         node.StartLoops();

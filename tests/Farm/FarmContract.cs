@@ -46,7 +46,7 @@ public abstract class FarmContract : IAsyncLifetime
 
     protected async Task<WorkerNode> StartWorker(string name, int jobs = 1, string[]? bugs = null, bool loops = true)
     {
-        var node = new WorkerNode(new WorkerOptions(name, jobs, new FuzzOptions("mmu", ScheduleStrategyKind.Coverage, 7, bugs ?? [])), Factory, await Connect());
+        var node = new WorkerNode(new WorkerOptions(name, jobs, new FuzzOptions("mmu", FuzzStrategy.Coverage, 7, bugs ?? [])), Factory, await Connect());
         _teardown.Add(node);
         await node.StartAsync(default);
         if (loops) node.StartLoops();

@@ -14,7 +14,7 @@ public class ModelExceptionTests
         public string Name => "throwing";
         public Vocabulary Vocabulary => MmuTarget.Vocabulary;
         public ProgramCodec Codec => MmuTarget.Codec;
-        public byte[]? SemanticMap { get; set; }
+        public IExecutionObserver? Observer { get; set; }
         public ExecResult Execute(ProgramInput program, IScheduleStrategy? strategy = null) =>
             program.Ops.Length > 1 ? throw new IndexOutOfRangeException("slot 9") : new ExecResult(null, 1, [], 0, 0);
         public string Explain(ProgramInput program) => "";

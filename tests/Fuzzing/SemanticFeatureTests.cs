@@ -13,7 +13,8 @@ public class SemanticFeatureTests
     /// <summary>The semantic map of actor 0 accessing a word, then actor 1 accessing the same word or another.</summary>
     private static byte[] Map(Access first, Access second, bool sameWord)
     {
-        var m = new Machine(RuntimeInvariants.Default) { SemanticMap = new byte[SemanticFeatures.BufferSize] };
+        var map = new byte[SemanticFeatures.BufferSize];
+        var m = new Machine(RuntimeInvariants.Default) { Observer = new SemanticFeatures(map) };
         m.Reset();
         ulong a = m.Memory.Alloc(1, kind: 1), b = m.Memory.Alloc(1, kind: 1);
         void Do(Access kind, ulong w)
@@ -34,7 +35,7 @@ public class SemanticFeatureTests
         m.Spawn("t0", Body(first, a));
         m.Spawn("t1", Body(second, sameWord ? a : b));
         m.Run(new InputStrategy([]));
-        return m.SemanticMap!;
+        return map;
     }
 
     [Theory]

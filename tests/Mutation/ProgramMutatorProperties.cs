@@ -20,6 +20,14 @@ public class ProgramMutatorProperties
             && p.Choices.Length <= ProgramInput.MaxChoices;
     }
 
+    /// <summary>The program a stacked mutation hands back is the one its encoding decodes to.</summary>
+    private static bool Decoded(ProgramInput p, out byte[] encoded)
+    {
+        encoded = Codec.Encode(p);
+        var d = Codec.Decode(encoded);
+        return d.Threads == p.Threads && d.Config == p.Config && d.Ops.SequenceEqual(p.Ops) && d.Choices.SequenceEqual(p.Choices);
+    }
+
     [Fact]
     public void Results_are_canonical_and_within_the_caps()
     {
@@ -30,7 +38,7 @@ public class ProgramMutatorProperties
             var rng = new SplitMix64(c.Seed);
             var one = m.Mutate(c.Input, c.Splice, ref rng, out _);
             var stacked = m.MutateStacked(c.Input, c.Splice, ref rng, 6, applied);
-            return WithinCaps(one) && WithinCaps(stacked) && applied.Count is >= 1;
+            return WithinCaps(one) && Decoded(stacked, out var encoded) && WithinCaps(encoded) && applied.Count is >= 1;
         }));
     }
 
@@ -61,7 +69,7 @@ public class ProgramMutatorProperties
             var xs = a.MutateStacked(c.Input, c.Splice, ref ra, 8, kindsA);
             var ys = b.MutateStacked(c.Input, c.Splice, ref rb, 8, kindsB);
             return x.AsSpan().SequenceEqual(y) && ka == kb
-                && xs.AsSpan().SequenceEqual(ys) && kindsA.SequenceEqual(kindsB)
+                && Codec.Encode(xs).AsSpan().SequenceEqual(Codec.Encode(ys)) && kindsA.SequenceEqual(kindsB)
                 && ra.Next() == rb.Next();
         }));
     }
@@ -115,7 +123,8 @@ public class ProgramMutatorProperties
         for (int i = 0; i < 30_000; i++)
         {
             var splice = corpus[rng.Below(corpus.Count)];
-            x = i % 2 == 0 ? m.Mutate(x, splice, ref rng, out _) : m.MutateStacked(x, splice, ref rng, 4, applied);
+            if (i % 2 == 0) x = m.Mutate(x, splice, ref rng, out _);
+            else Assert.True(Decoded(m.MutateStacked(x, splice, ref rng, 4, applied), out x));
             Assert.True(WithinCaps(x));
             maxOps = Math.Max(maxOps, Codec.Decode(x).Ops.Length);
             if (i % 1000 == 0) corpus.Add(x);

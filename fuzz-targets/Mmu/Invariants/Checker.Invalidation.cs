@@ -10,7 +10,7 @@ internal sealed partial class Checker
 {
     public void OnFaultSnapshot(KvmPageFault fault)
     {
-        if (Mem.Peek(_kvm.InProgressAddr) != 0) _kvm.Machine.Event(9, fault.Gfn);
+        if (Mem.Peek(_kvm.InProgressAddr) != 0) _kvm.Machine.Event(MmuEvent.FaultSnapshotInInvalidation, fault.Gfn);
     }
 
     public void OnFaultInstall(KvmPageFault fault, ulong sptep, ulong spte)

@@ -61,7 +61,7 @@ public sealed partial class Kvm
         _mem.Write(GenerationAddr, gen | KvmMemslotGenUpdateInProgress);
         _mem.Write(MemslotsAddr, newSlots);
         _check.OnMemslotsSwapped();
-        _m.Event(8);
+        _m.Event(MmuEvent.MemslotsSwap);
         yield return Call(SynchronizeSrcu());
         yield return null;
         _mem.Write(GenerationAddr, (gen & ~KvmMemslotGenUpdateInProgress) + 2);

@@ -103,7 +103,7 @@ public sealed partial class Kvm
             _mem.Write(RangeStartAddr, InvalidGpa);
             _mem.Write(RangeEndAddr, InvalidGpa);
         }
-        _m.Event(6, n);
+        _m.Event(MmuEvent.InvalidateBegin, n);
     }
 
     /// <summary>kvm_mmu_invalidate_range_add(); the caller has passed a scheduling point.</summary>
@@ -137,6 +137,6 @@ public sealed partial class Kvm
         _mem.FetchAdd(SeqAddr, 1);
         yield return null;
         _mem.Write(InProgressAddr, n - 1);
-        _m.Event(7, n - 1);
+        _m.Event(MmuEvent.InvalidateEnd, n - 1);
     }
 }

@@ -65,7 +65,7 @@ public sealed partial class Kvm
         while (!TryWriteLockMmu()) yield return null;
         if (!_bugs.Has(Bugs.StaleFault) && IsPageFaultStale(fault))
         {
-            _m.Event(5, fault.Gfn);
+            _m.Event(MmuEvent.StaleFaultRetry, fault.Gfn);
             if (Tracing) _m.Log($"fault on gfn 0x{fault.Gfn:x} is stale (seq {fault.MmuSeq} vs {_mem.Read(SeqAddr)}), retry");
             yield return null;
             WriteUnlockMmu();

@@ -50,7 +50,7 @@ public sealed partial class Kvm
         }
         if ((old & KvmRmapLocked) != 0)
         {
-            _m.Event(4, lk.Head);
+            _m.Event(MmuEvent.RmapLockContended, lk.Head);
             if (Tracing) _m.Log($"spins on LOCKED rmap 0x{lk.Head:x}");
             Self.WaitWhileEquals(lk.Head, old);
             lk.Next = RmapLock.Pass.Read;

@@ -2,6 +2,7 @@ using System.Text;
 using Fuzz.Engine.Fuzzing;
 using Fuzz.Engine.Input;
 using Fuzz.Engine.Invariants;
+using Fuzz.Engine.Tracing;
 
 namespace Fuzz.Targets.Mmu;
 
@@ -31,7 +32,7 @@ public static class MmuReport
         sb.AppendLine("timeline (step | thread | event):");
         foreach (var e in r.Events)
         {
-            if (e.Text == "(scheduled)") continue;
+            if (e.Kind == TraceEventKind.Scheduled) continue;
             string who = e.Actor >= 0 ? Labels.Thread[e.Actor] : "--";
             sb.AppendLine($"  {e.Step,6} | {new string(' ', Math.Max(0, e.Actor) * 4)}{who}: {e.Text}");
         }

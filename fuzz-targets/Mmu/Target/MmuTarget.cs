@@ -74,10 +74,10 @@ public sealed class MmuRunner : IFuzzTarget
     Vocabulary IFuzzTarget.Vocabulary => MmuTarget.Vocabulary;
     ProgramCodec IFuzzTarget.Codec => MmuTarget.Codec;
 
-    public byte[]? SemanticMap
+    public IExecutionObserver? Observer
     {
-        get => _machine.SemanticMap;
-        set => _machine.SemanticMap = value;
+        get => _machine.Observer;
+        set => _machine.Observer = value;
     }
 
     public ExecResult Execute(ProgramInput program, IScheduleStrategy? strategy = null) =>

@@ -1,0 +1,10 @@
+using Fuzz.Engine.Input;
+using Fuzz.Engine.Scheduling;
+
+namespace Fuzz.Engine.Fuzzing;
+
+/// <summary>Makes a fuzz loop's next input, drawing from the loop's random stream.</summary>
+internal interface IInputSource
+{
+    ProgramInput Next(ref SplitMix64 rng);
+}

@@ -1,0 +1,14 @@
+namespace Fuzz.Engine.Fuzzing;
+
+/// <summary>How a fuzz loop schedules each input.</summary>
+public enum ScheduleKind
+{
+    /// <summary>The input's own choice stream (<see cref="Scheduling.InputStrategy"/>).</summary>
+    Input,
+
+    /// <summary>A seeded random schedule (<see cref="Scheduling.RandomStrategy"/>).</summary>
+    Random,
+
+    /// <summary>A seeded PCT schedule of depth 1-3 (<see cref="Scheduling.PctStrategy"/>).</summary>
+    Pct,
+}

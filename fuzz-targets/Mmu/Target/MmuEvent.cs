@@ -1,0 +1,30 @@
+namespace Fuzz.Targets.Mmu;
+
+/// <summary>What the model reports to <c>Machine.Event</c>: lock hand-offs, retries and protocol states.</summary>
+/// <remarks>The values follow the engine's <see cref="Fuzz.Engine.Locks.LockEvent"/> in one event hash; they are part of every input's features.</remarks>
+public enum MmuEvent : uint
+{
+    /// <summary>cond_resched_rwlock_write() dropped mmu_lock.</summary>
+    CondReschedDrop = 2,
+
+    /// <summary>kvm_flush_remote_tlbs().</summary>
+    RemoteTlbFlush = 3,
+
+    /// <summary>A task spins on an rmap another holds locked (the rmap head).</summary>
+    RmapLockContended = 4,
+
+    /// <summary>The fault is stale under mmu_lock and retries (the gfn).</summary>
+    StaleFaultRetry = 5,
+
+    /// <summary>kvm_mmu_invalidate_begin() (mmu_invalidate_in_progress after it).</summary>
+    InvalidateBegin = 6,
+
+    /// <summary>kvm_mmu_invalidate_end() (mmu_invalidate_in_progress after it).</summary>
+    InvalidateEnd = 7,
+
+    /// <summary>The memslots pointer was swapped to a new copy.</summary>
+    MemslotsSwap = 8,
+
+    /// <summary>A fault took its mmu_invalidate_seq snapshot while an invalidation was in progress (the gfn).</summary>
+    FaultSnapshotInInvalidation = 9,
+}
