@@ -225,7 +225,7 @@ public sealed class CoordinatorNode : IAsyncDisposable
                 fresh = _names.Add(name);
                 if (fresh) Features.Add(input.Features.ToArray());
             }
-            if (fresh) Wal.Materialize(data);
+            if (fresh) Wal.Materialize(new NamedInput(name, data));
         }
         return Task.CompletedTask;
     }
@@ -279,7 +279,7 @@ public sealed class CoordinatorNode : IAsyncDisposable
     private async Task Process(List<IDelivery> batch)
     {
         var accepted = new List<AcceptedInput>();
-        var durable = new List<byte[]>();
+        var durable = new List<NamedInput>();
         var ackAfterAppend = new List<IDelivery>();
         var journal = new List<string>();
         foreach (var d in batch)
@@ -316,7 +316,7 @@ public sealed class CoordinatorNode : IAsyncDisposable
                         }
                         if (take)
                         {
-                            durable.Add(data);
+                            durable.Add(new NamedInput(name, data));
                             Interlocked.Increment(ref _accepted);
                             accepted.Add(new AcceptedInput { Name = name, Data = input.Data, Features = { input.Features }, FoundBy = env.Sender, FoundUnixMs = input.FoundUnixMs > 0 ? input.FoundUnixMs : env.SentUnixMs });
                             journal.Add($"accepted {name} {env.Sender}");

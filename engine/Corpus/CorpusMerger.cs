@@ -12,26 +12,17 @@ public sealed record MergeResult(IReadOnlyList<byte[]> Added, int Features, int 
 /// </summary>
 public sealed class CorpusMerger
 {
-    private readonly IFuzzTarget _target;
-    private readonly TargetContext _context;
-    private readonly Feedback.Feedback _feedback;
-    private static readonly FeatureSet Empty = new();
+    private readonly InstrumentedTarget _instrumented;
 
-    public CorpusMerger(ITargetFactory factory, string target, IReadOnlyCollection<string> bugs)
-    {
-        _context = TargetContext.Load(factory);
-        _feedback = new Feedback.Feedback(_context.EdgeMap, _context.EdgeLines);
-        _target = _context.Factory.Create(target, bugs);
-        _target.Observer = _feedback.Semantic;
-    }
+    public CorpusMerger(ITargetFactory factory, string target, IReadOnlyCollection<string> bugs) =>
+        _instrumented = new InstrumentedTarget(factory, target, bugs);
 
     /// <summary>The features one input covers, or null if it breaks an invariant.</summary>
     public uint[]? FeaturesOf(ReadOnlySpan<byte> data)
     {
-        _context.ResetPrev();
-        var r = _target.ExecuteSafely(_target.Codec.Decode(data));
-        _feedback.Read(Empty);
-        return r.Violation is null ? _feedback.FeatureIds() : null;
+        var r = _instrumented.Execute(_instrumented.Target.Codec.Decode(data));
+        var features = _instrumented.Features();
+        return r.Violation is null ? features : null;
     }
 
     public MergeResult Merge(IEnumerable<byte[]> existing, IEnumerable<byte[]> candidates)

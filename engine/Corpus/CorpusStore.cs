@@ -8,6 +8,12 @@ public sealed record CorpusEntryFile(string Path, byte[] Data);
 
 public sealed record RejectedFile(string Path, string Reason);
 
+/// <summary>An input with its content address, hashed once where it enters a process and carried from there.</summary>
+public readonly record struct NamedInput(string Name, byte[] Data)
+{
+    public static NamedInput Of(byte[] data) => new(CorpusStore.NameOf(data), data);
+}
+
 public sealed record CorpusLoad(IReadOnlyList<CorpusEntryFile> Good, IReadOnlyList<RejectedFile> Bad);
 
 /// <summary>A content-addressed corpus directory: each input is a file named by the SHA-256 of its bytes.</summary>
@@ -30,9 +36,15 @@ public sealed class CorpusStore
     public string Add(ReadOnlySpan<byte> data)
     {
         string name = NameOf(data);
+        Add(name, data);
+        return name;
+    }
+
+    /// <summary>As <see cref="Add(ReadOnlySpan{byte})"/>, for an input whose name was computed already.</summary>
+    public void Add(string name, ReadOnlySpan<byte> data)
+    {
         string path = System.IO.Path.Combine(Dir, name);
         if (!File.Exists(path)) AtomicFile.Write(path, data, durable: false);
-        return name;
     }
 
     public string PathOf(string name) => System.IO.Path.Combine(Dir, name);

@@ -19,7 +19,7 @@ public sealed class CorpusWal : IDisposable
     private const int WriterNice = 10;
 
     private readonly FileStream _log;
-    private readonly BlockingCollection<byte[]> _pending = new();
+    private readonly BlockingCollection<NamedInput> _pending = new();
     private readonly Thread _writer;
     private readonly Lock _append = new();
     private long _queued, _written;
@@ -47,11 +47,12 @@ public sealed class CorpusWal : IDisposable
         _log.Seek(end, SeekOrigin.Begin);
         Records = records.Count;
         foreach (var data in records)
-            if (!File.Exists(store.PathOf(CorpusStore.NameOf(data))))
-            {
-                store.Add(data);
-                Recovered++;
-            }
+        {
+            string name = CorpusStore.NameOf(data);
+            if (File.Exists(store.PathOf(name))) continue;
+            store.Add(name, data);
+            Recovered++;
+        }
         _writer = new Thread(WriteFiles) { IsBackground = true, Name = "corpus file writer" };
         _writer.Start();
     }
@@ -72,18 +73,18 @@ public sealed class CorpusWal : IDisposable
     public long Pending => Interlocked.Read(ref _queued) - Interlocked.Read(ref _written);
 
     /// <summary>Appends the inputs and flushes them to the disk; their files follow in the background.</summary>
-    public void Append(IReadOnlyList<byte[]> inputs)
+    public void Append(IReadOnlyList<NamedInput> inputs)
     {
         if (inputs.Count == 0) return;
         int size = 0;
-        foreach (var d in inputs)
+        foreach (var (_, d) in inputs)
         {
             if (d.Length > MaxRecord) throw new ArgumentException($"an input of {d.Length} bytes is over the log's {MaxRecord}-byte limit");
             size += Header + d.Length;
         }
         var buffer = new byte[size];
         int at = 0;
-        foreach (var d in inputs)
+        foreach (var (_, d) in inputs)
         {
             BinaryPrimitives.WriteUInt32LittleEndian(buffer.AsSpan(at), (uint)d.Length);
             BinaryPrimitives.WriteUInt64LittleEndian(buffer.AsSpan(at + 4), Fnv1a.Hash(d));
@@ -95,14 +96,14 @@ public sealed class CorpusWal : IDisposable
             _log.Write(buffer);
             _log.Flush(flushToDisk: true);
         }
-        foreach (var d in inputs) Materialize(d);
+        foreach (var input in inputs) Materialize(input);
     }
 
     /// <summary>Queues a file write for an input kept durably elsewhere (e.g. learnt from the broker's log).</summary>
-    public void Materialize(byte[] data)
+    public void Materialize(NamedInput input)
     {
         Interlocked.Increment(ref _queued);
-        try { _pending.Add(data); }
+        try { _pending.Add(input); }
         catch (InvalidOperationException)
         {
             // Closed: the input is durable where it came from, and its file is written on the next opening.
@@ -123,9 +124,9 @@ public sealed class CorpusWal : IDisposable
     private void WriteFiles()
     {
         Nice(WriterNice);
-        foreach (var data in _pending.GetConsumingEnumerable())
+        foreach (var (name, data) in _pending.GetConsumingEnumerable())
         {
-            try { Store.Add(data); }
+            try { Store.Add(name, data); }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException) { _failure = e; }
             Interlocked.Increment(ref _written);
         }

@@ -24,11 +24,11 @@ public sealed class FuzzLoop
     {
         _session = session;
         Id = id;
-        _context = TargetContext.Load(session.Factory);
-        _feedback = new Feedback.Feedback(_context.EdgeMap, _context.EdgeLines);
         var opts = session.Options;
-        _target = _context.Factory.Create(opts.Target, opts.Bugs);
-        _target.Observer = _feedback.Semantic;
+        var instrumented = new InstrumentedTarget(session.Factory, opts.Target, opts.Bugs);
+        _context = instrumented.Context;
+        _feedback = instrumented.Feedback;
+        _target = instrumented.Target;
         _codec = _target.Codec;
         _inputs = opts.Strategy.Inputs switch
         {
@@ -81,6 +81,7 @@ public sealed class FuzzLoop
         _execs++;
         return r;
     }
+
     /// <summary>
     /// A crash is reported; otherwise the input is kept if it added features. Either way it is saved
     /// with the schedule it actually ran, so it replays exactly. Returns the features added.

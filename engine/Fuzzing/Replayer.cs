@@ -1,5 +1,3 @@
-using Fuzz.Engine.Feedback;
-
 namespace Fuzz.Engine.Fuzzing;
 
 /// <summary>
@@ -9,26 +7,19 @@ namespace Fuzz.Engine.Fuzzing;
 /// </summary>
 public sealed class Replayer
 {
-    private readonly TargetContext _context;
-    private readonly Feedback.Feedback _feedback;
-    private readonly FeatureSet _none = new();
+    private readonly InstrumentedTarget _instrumented;
 
     public Replayer(ITargetFactory factory, string target, IReadOnlyCollection<string> bugs)
     {
-        _context = TargetContext.Load(factory);
-        _feedback = new Feedback.Feedback(_context.EdgeMap, _context.EdgeLines);
-        Target = _context.Factory.Create(target, bugs);
-        Target.Observer = _feedback.Semantic;
+        _instrumented = new InstrumentedTarget(factory, target, bugs);
         Run(Target.Codec.Encode(Input.ProgramGenerator.Random(Target.Vocabulary, 1, 4, 0)));
     }
 
-    public IFuzzTarget Target { get; }
+    public IFuzzTarget Target => _instrumented.Target;
 
     public (ExecResult Result, uint[] Features) Run(byte[] data)
     {
-        _context.ResetPrev();
-        var r = Target.ExecuteSafely(Target.Codec.Decode(data));
-        _feedback.Read(_none);
-        return (r, _feedback.FeatureIds());
+        var r = _instrumented.Execute(Target.Codec.Decode(data));
+        return (r, _instrumented.Features());
     }
 }

@@ -1,4 +1,5 @@
 using Fuzz.Coverage;
+using Fuzz.Engine.Storage;
 using Mono.Cecil;
 using Mono.Cecil.Cil;
 using Mono.Cecil.Rocks;
@@ -147,37 +148,12 @@ public static class Instrumenter
         CopyAtomically(from, to);
     }
 
-    private static void CopyAtomically(string from, string to)
-    {
-        string temp = $"{to}.{Environment.ProcessId}.tmp";
-        try
-        {
-            File.Copy(from, temp, overwrite: true);
-            File.Move(temp, to, overwrite: true);
-        }
-        finally
-        {
-            File.Delete(temp);
-        }
-    }
+    private static void CopyAtomically(string from, string to) => AtomicFile.Write(to, File.ReadAllBytes(from), durable: false);
 
     private static void WriteAtomically(string path, MemoryStream content)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        string temp = $"{path}.{Environment.ProcessId}.tmp";
-        try
-        {
-            using (var f = new FileStream(temp, FileMode.Create, FileAccess.Write))
-            {
-                content.Position = 0;
-                content.CopyTo(f);
-            }
-            File.Move(temp, path, overwrite: true);
-        }
-        finally
-        {
-            File.Delete(temp);
-        }
+        AtomicFile.Write(path, content.GetBuffer().AsSpan(0, (int)content.Length), durable: false);
     }
 
     private static ModuleDefinition Read(string path, IAssemblyResolver resolver) =>

@@ -31,8 +31,8 @@ public class CorpusWalTests : IDisposable
         var inputs = Inputs(50, 1);
         using (var wal = new CorpusWal(Wal, Store()))
         {
-            wal.Append(inputs.Take(20).ToList());
-            wal.Append(inputs.Skip(20).ToList());
+            wal.Append(inputs.Take(20).Select(NamedInput.Of).ToList());
+            wal.Append(inputs.Skip(20).Select(NamedInput.Of).ToList());
             await wal.WaitWrittenAsync(CancellationToken.None);
             Assert.Equal(inputs.Select(b => CorpusStore.NameOf(b)).ToHashSet(), Files());
         }
@@ -48,7 +48,7 @@ public class CorpusWalTests : IDisposable
         var inputs = Inputs(30, 2);
         using (var wal = new CorpusWal(Wal, Store()))
         {
-            wal.Append(inputs.ToList());
+            wal.Append(inputs.Select(NamedInput.Of).ToList());
         }
         var deleted = Files().Take(7).ToList();
         foreach (var f in deleted) File.Delete(Path.Combine(_dir, "corpus", f));
@@ -70,7 +70,7 @@ public class CorpusWalTests : IDisposable
     {
         var inputs = Inputs(10, 3);
         using (var wal = new CorpusWal(Wal, Store()))
-            wal.Append(inputs.ToList());
+            wal.Append(inputs.Select(NamedInput.Of).ToList());
         var bytes = File.ReadAllBytes(Wal);
         int third = 12 * 2 + inputs[0].Length + inputs[1].Length;
         bytes[third + 12] ^= 0xff;
