@@ -23,7 +23,7 @@ public static class BenchCommand
         var jobs = new Option<int>("--jobs") { Description = "threads for --soak", DefaultValueFactory = _ => Environment.ProcessorCount };
         var seed = new Option<ulong>("--seed") { Description = "first seed", DefaultValueFactory = _ => 1 };
         var ops = new Option<int>("--ops") { Description = "operations per generated program", DefaultValueFactory = _ => DefaultOps };
-        var outDir = new Option<DirectoryInfo?>("--out") { Description = "where --soak writes failing inputs and the JSON result" };
+        var outDir = new Option<DirectoryInfo?>("--out") { Description = "where --soak writes failing inputs and the JSON result; for --bugs, a directory for time-to-bug.json and .md (unless --json is given)" };
         var breakdown = new Option<bool>("--breakdown") { Description = "with --throughput: replay the same inputs with each part of the feedback switched on in turn" };
         var bugs = BugOption.Create();
         var bugTimes = new Option<string?>("--bugs") { Description = "time to bug: fuzz each seeded variant (all, or ids separated by commas) from an empty corpus until it is first reported" };
@@ -31,19 +31,23 @@ public static class BenchCommand
         var cap = new Option<double>("--time") { Description = "time cap per trial for --bugs, seconds", DefaultValueFactory = _ => 60 };
         var workers = new Option<int>("--workers") { Description = "fuzz loops per trial for --bugs", DefaultValueFactory = _ => Environment.ProcessorCount };
         var strategies = new Option<string>("--strategy") { Description = "for --bugs: coverage, random, pct, or a comma list", DefaultValueFactory = _ => "coverage" };
+        var json = new Option<FileInfo?>("--json") { Description = "for --bugs: write the results as JSON to FILE and the Markdown table beside it (FILE with .md)" };
+        var minimizeSeconds = new Option<double>("--minimize-seconds") { Description = "for --bugs: time budget for minimising the first crash of each variant and strategy", DefaultValueFactory = _ => 10 };
         var farm = new Option<bool>("--farm") { Description = "coordinator merge throughput, aggregate execs/s of 1 and 2 workers and corpus propagation latency, on the embedded transport and (with --broker) RabbitMQ" };
         var broker = BrokerOption.Create(required: false);
         var warmup = new Option<double>("--warmup") { Description = "with --farm: seconds of fuzzing before the measured window", DefaultValueFactory = _ => 5 };
         var messages = new Option<int>("--messages") { Description = "with --farm: messages in the backlog the coordinator merges", DefaultValueFactory = _ => 100_000 };
         var cmd = new Command("bench", "Measure the fuzz loop against raw replay (--throughput), time to each seeded bug (--bugs), or soak the model (--soak N)")
-            { throughput, breakdown, seconds, runs, soak, jobs, seed, ops, outDir, bugs, bugTimes, trials, cap, workers, strategies, farm, broker, warmup, messages };
+            { throughput, breakdown, seconds, runs, soak, jobs, seed, ops, outDir, bugs, bugTimes, trials, cap, workers, strategies, json, minimizeSeconds, farm, broker, warmup, messages };
         cmd.SetAction((r, cancel) =>
         {
             var target = Targets.Factory.Describe(Targets.Factory.DefaultTarget)!;
             if (!BugOption.TryParse(target, r.GetValue(bugs) ?? [], Console.Error, out var bugList)) return Task.FromResult(2);
             int o = Math.Clamp(r.GetValue(ops), 1, ProgramInput.MaxOps);
             if (r.GetValue(bugTimes) is { } which)
-                return Task.FromResult(TimeToBug(target, which, r.GetValue(strategies)!, Math.Max(1, r.GetValue(trials)), r.GetValue(cap), Math.Max(1, r.GetValue(workers)), r.GetValue(seed), r.GetValue(outDir), cancel));
+                return Task.FromResult(TimeToBugs(target, which, r.GetValue(strategies)!,
+                    new TimeToBugSettings([], [], Math.Max(1, r.GetValue(trials)), r.GetValue(cap), Math.Max(1, r.GetValue(workers)), r.GetValue(seed), Math.Max(0.1, r.GetValue(minimizeSeconds))),
+                    r.GetValue(json), r.GetValue(outDir), cancel));
             if (r.GetValue(soak) > 0)
                 return Task.FromResult(Soak(target.Name, r.GetValue(soak), r.GetValue(jobs), r.GetValue(seed), o, bugList, r.GetValue(outDir), cancel));
             if (r.GetValue(farm))
@@ -61,21 +65,6 @@ public static class BenchCommand
         return cmd;
     }
 
-    private static string Machine() =>
-        $"{Environment.MachineName}, {Environment.ProcessorCount} cores, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}, .NET {Environment.Version}, commit {Commit()}";
-
-    private static string Commit()
-    {
-        try
-        {
-            var p = Process.Start(new ProcessStartInfo("git", "rev-parse --short HEAD") { RedirectStandardOutput = true, RedirectStandardError = true });
-            string s = p!.StandardOutput.ReadToEnd().Trim();
-            p.WaitForExit();
-            return s.Length > 0 ? s : "unknown";
-        }
-        catch (Exception) { return "unknown"; }
-    }
-
     /// <summary>
     /// Side by side, on one thread: the full fuzz loop (instrumented model, features read, mutation,
     /// corpus) for a run, then a raw replay of exactly the inputs that run executed on the
@@ -87,7 +76,7 @@ public static class BenchCommand
         var raw = RawTargets.Load().Create(target, bugs);
         var session = new FuzzSession(new FuzzOptions(target, FuzzStrategy.Coverage, seed, bugs, ops), factory, null);
         var loop = session.CreateLoop();
-        Console.WriteLine($"machine: {Machine()}");
+        Console.WriteLine($"machine: {BenchMachine.Describe()}");
         Console.WriteLine($"settings: target {target}, generated programs up to {ops} ops, {runs} runs of {seconds}s each side, one thread");
         RunLoop(loop, 2, null);
         var warm = new List<byte[]>();
@@ -112,7 +101,7 @@ public static class BenchCommand
         Console.WriteLine($"median: full loop {medFull:N0} execs/s, raw replay {medRaw:N0} execs/s, ratio {mid.Full / mid.Raw:F3} (median of per-run ratios)");
         Console.WriteLine(JsonSerializer.Serialize(new
         {
-            bench = "throughput", machine = Machine(), ops, seconds, runs, fullExecsPerSecond = medFull, rawExecsPerSecond = medRaw,
+            bench = "throughput", machine = BenchMachine.Describe(), ops, seconds, runs, fullExecsPerSecond = medFull, rawExecsPerSecond = medRaw,
             ratio = mid.Full / mid.Raw, rawStepsPerSecond = mid.Steps, stepsPerProgram = mid.StepsPerProgram,
             perRun = results.Select(x => new { full = x.Full, raw = x.Raw, ratio = x.Full / x.Raw }),
         }));
@@ -127,7 +116,7 @@ public static class BenchCommand
             await probe.DisposeAsync();
         }
         using var stop = new StopSignal(cancel);
-        Console.WriteLine($"machine: {Machine()}");
+        Console.WriteLine($"machine: {BenchMachine.Describe()}");
         Console.WriteLine($"settings: {o.Runs} runs; merge: a backlog of {o.Messages:N0} messages of one input each, half of them adding a feature; " +
             $"fuzz: {o.Warmup}s warm-up then {o.Seconds}s measured, one loop per worker, workers {(o.Broker is null ? "in this process" : "in this process (embedded) and as `fuzz worker` processes (RabbitMQ)")}, coordinator in this process");
         if (o.Broker is null) Console.WriteLine("no --broker: embedded transport only");
@@ -167,7 +156,7 @@ public static class BenchCommand
         }
         Console.WriteLine(JsonSerializer.Serialize(new
         {
-            bench = "farm", machine = Machine(), runs = o.Runs, seconds = o.Seconds, warmup = o.Warmup, messages = o.Messages, summary,
+            bench = "farm", machine = BenchMachine.Describe(), runs = o.Runs, seconds = o.Seconds, warmup = o.Warmup, messages = o.Messages, summary,
             merges, farms,
         }, new JsonSerializerOptions(StatsJson.Options) { NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals }));
         return 0;
@@ -229,61 +218,49 @@ public static class BenchCommand
         return (inputs.Count, sw.Elapsed.TotalSeconds, steps);
     }
 
-    private sealed record Trial(string Bug, string Strategy, ulong Seed, bool Found, double Seconds, long Execs, int Invariant);
-
-    /// <summary>Each variant, each strategy, N seeds: seconds and executions until the first crash, capped.</summary>
-    private static int TimeToBug(TargetDescription target, string which, string strategyList, int trials, double cap, int workers, ulong seed, DirectoryInfo? outDir, CancellationToken cancel)
+    /// <summary>Each variant, each strategy, N seeds: seconds and executions until the first crash, capped; the table, speed-ups and JSON.</summary>
+    private static int TimeToBugs(TargetDescription target, string which, string strategyList, TimeToBugSettings partial, FileInfo? json, DirectoryInfo? outDir, CancellationToken cancel)
     {
-        var ids = which == "all" ? target.Variants.Select(b => b.Id).ToList() : which.Split(',', StringSplitOptions.RemoveEmptyEntries).ToList();
+        var ids = which == "all" ? target.Variants.Select(b => b.Id).ToList() : which.Split(',', StringSplitOptions.RemoveEmptyEntries).Distinct().ToList();
         foreach (var id in ids)
             if (target.FindVariant(id) is null) { Console.Error.WriteLine($"fuzz bench: unknown bug variant '{id}'"); return 2; }
-        var kinds = new List<(string Name, FuzzStrategy Kind)>();
+        var strategies = new List<string>();
         foreach (var name in strategyList.Split(',', StringSplitOptions.RemoveEmptyEntries))
         {
             if (!FuzzStrategy.TryParse(name, out var k)) { Console.Error.WriteLine($"fuzz bench: unknown strategy '{name}'"); return 2; }
-            kinds.Add((name, k));
+            if (!strategies.Contains(k.Name)) strategies.Add(k.Name);
         }
-        Console.WriteLine($"machine: {Machine()}");
-        Console.WriteLine($"time to bug: {trials} trials per variant and strategy (seeds {seed}..{seed + (ulong)trials - 1}), {workers} workers, empty corpus, cap {cap}s");
-        var all = new List<Trial>();
-        var factory = Targets.Factory;
-        foreach (var id in ids)
-            foreach (var (name, kind) in kinds)
-            {
-                var mine = new List<Trial>();
-                for (int i = 0; i < trials && !cancel.IsCancellationRequested; i++)
-                {
-                    ulong s = seed + (ulong)i;
-                    var session = new FuzzSession(new FuzzOptions(target.Name, kind, s, [id]), factory, store: null);
-                    for (int w = 0; w < workers; w++) session.CreateLoop();
-                    using var found = new ManualResetEventSlim();
-                    CrashFound? first = null;
-                    session.Crash += c => { Interlocked.CompareExchange(ref first, c, null); found.Set(); };
-                    session.StartLoops();
-                    found.Wait(TimeSpan.FromSeconds(cap), cancel);
-                    session.StopLoops();
-                    var t = first is { } c0
-                        ? new Trial(id, name, s, true, c0.Elapsed.TotalSeconds, session.Execs, c0.Violation.Id)
-                        : new Trial(id, name, s, false, cap, session.Execs, 0);
-                    mine.Add(t);
-                    Console.WriteLine($"  {id,-24} {name,-8} seed {s,3}: {(t.Found ? $"{t.Seconds,7:F2}s  invariant {t.Invariant}" : $"not found in {cap}s")}");
-                }
-                all.AddRange(mine);
-                var times = mine.Select(t => t.Found ? t.Seconds : double.PositiveInfinity).Order().ToList();
-                double median = times[times.Count / 2];
-                Console.WriteLine($"{id,-24} {name,-8} median {(double.IsInfinity(median) ? $">{cap}s" : $"{median:F2}s")}  found {mine.Count(t => t.Found)}/{mine.Count}  times: {string.Join(" ", mine.Select(t => t.Found ? t.Seconds.ToString("F2") : "-"))}");
-            }
-        if (outDir is not null)
+        if (ids.Count == 0 || strategies.Count == 0) { Console.Error.WriteLine("fuzz bench: --bugs and --strategy need at least one id each"); return 2; }
+        var settings = partial with { Bugs = ids, Strategies = strategies };
+        string machine = BenchMachine.Host, commit = BenchMachine.Commit();
+        Console.WriteLine($"machine: {machine}, commit {commit}");
+        var report = new TimeToBugReport(settings, TimeToBug.Run(target, settings, Console.Out, cancel));
+        string md = report.ToMarkdown();
+        Console.WriteLine();
+        Console.Write(md);
+        foreach (var m in report.Means)
+            Console.WriteLine($"speed-up of coverage over {m.Baseline}: geometric mean {m.GeometricMean:F2}x over {m.Bugs} variants");
+        string? path = json?.FullName ?? (outDir is null ? null : Path.Combine(outDir.FullName, "time-to-bug.json"));
+        if (path is null) return 0;
+        string mdPath = Path.ChangeExtension(path, ".md");
+        try
         {
-            outDir.Create();
-            AtomicFile.Write(Path.Combine(outDir.FullName, "time-to-bug.json"), JsonSerializer.SerializeToUtf8Bytes(new { bench = "time-to-bug", machine = Machine(), workers, cap, trials = all }));
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            AtomicFile.Write(path, report.ToJson(machine, commit));
+            AtomicFile.Write(mdPath, System.Text.Encoding.UTF8.GetBytes(md));
         }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Console.Error.WriteLine($"fuzz bench: cannot write '{path}': {e.Message}");
+            return 2;
+        }
+        Console.WriteLine($"written: {path}, {mdPath}");
         return 0;
     }
 
     private static int Soak(string target, long n, int jobs, ulong seed, int ops, IReadOnlyList<string> bugs, DirectoryInfo? outDir, CancellationToken cancel)
     {
-        Console.WriteLine($"machine: {Machine()}");
+        Console.WriteLine($"machine: {BenchMachine.Describe()}");
         Console.WriteLine($"soak: {n:N0} random programs ({ops} ops) under random schedules, seeds {seed}..{seed + (ulong)n - 1}, {jobs} threads, bugs: {(bugs.Count > 0 ? string.Join(",", bugs) : "none")}");
         var r = SoakRunner.Run(Targets.Factory, target, bugs, n, jobs, seed, ops, cancel, d => Console.WriteLine($"  {d:N0} programs"));
         Console.WriteLine($"programs: {r.Programs:N0}  steps: {r.Steps:N0}  time: {r.Elapsed.TotalSeconds:F1}s  violations: {r.Findings.Count}");
@@ -295,7 +272,7 @@ public static class BenchCommand
             foreach (var f in r.Findings.Take(100)) AtomicFile.Write(Path.Combine(outDir.FullName, $"soak-{f.Seed}.bin"), f.Input);
             AtomicFile.Write(Path.Combine(outDir.FullName, "soak.json"), JsonSerializer.SerializeToUtf8Bytes(new
             {
-                bench = "soak", machine = Machine(), programs = r.Programs, steps = r.Steps, seconds = r.Elapsed.TotalSeconds,
+                bench = "soak", machine = BenchMachine.Describe(), programs = r.Programs, steps = r.Steps, seconds = r.Elapsed.TotalSeconds,
                 violations = r.Findings.Count, seeds = r.Findings.Select(f => f.Seed).Take(100),
             }));
         }
