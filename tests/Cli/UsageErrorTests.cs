@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Xunit;
 
 namespace Fuzz.Tests.Cli;
@@ -11,24 +10,7 @@ public class UsageErrorTests : IDisposable
     public void Dispose() => _cwd.Delete(recursive: true);
 
     /// <summary>Runs in a directory of its own, so that a command that wrongly runs writes nothing elsewhere.</summary>
-    private (int Code, string Out, string Err) Fuzz(params string[] args)
-    {
-        var psi = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
-        {
-            RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = _cwd.FullName,
-        };
-        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "fuzz.dll"));
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        if (!p.WaitForExit(60_000))
-        {
-            p.Kill(entireProcessTree: true);
-            throw new TimeoutException($"fuzz {string.Join(' ', args)} did not exit within 60 s");
-        }
-        return (p.ExitCode, stdout.Result, stderr.Result);
-    }
+    private (int Code, string Out, string Err) Fuzz(params string[] args) => FuzzProcess.Run(_cwd.FullName, TimeSpan.FromSeconds(60), args);
 
     [Theory]
     [InlineData("worker", "--broker", "amqp://127.0.0.1:1/", "--bogus")]
