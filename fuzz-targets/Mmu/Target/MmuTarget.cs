@@ -72,6 +72,9 @@ public sealed class MmuRunner : IFuzzTarget
         _kvm = new Kvm(_machine, bugs);
     }
 
+    /// <summary>The VM the last run left behind, for reading its state afterwards.</summary>
+    internal Kvm Kvm => _kvm;
+
     string IFuzzTarget.Name => MmuTarget.Name;
     Vocabulary IFuzzTarget.Vocabulary => MmuTarget.Vocabulary;
     ProgramCodec IFuzzTarget.Codec => MmuTarget.Codec;
