@@ -1,6 +1,7 @@
 using Fuzz.Engine.Input;
 using Fuzz.Engine.Invariants;
 using Fuzz.Targets.Mmu;
+using Fuzz.Tests.Model;
 using Xunit;
 using Op = Fuzz.Targets.Mmu.MmuTarget.Op;
 
@@ -66,5 +67,21 @@ public class LongRmaps
         var v = Assert.Throws<InvariantViolation>(kvm.CheckQuiescent);
         Assert.Equal((int)Invariant.DescShape, v.Id);
         Assert.Contains($"pte_list_desc 0x{headDesc:x} is allocated but no rmap reaches it", v.Detail);
+    }
+
+    /// <summary>
+    /// corpus/mmu/rmap-tail.bin: 40 aliases of gfn 2 while shadow pages 3 and 7 are zapped out of the
+    /// oldest tail, the gfn is aged and test-aged, dirty logging write-protects the slot, alias 3 faults
+    /// back and 30 more aliases (15..44) fault in; 45 aliases less alias 7 stay mapped.
+    /// </summary>
+    [Fact]
+    public void Rmap_tail_seed_ends_with_four_descriptors_and_is_clean()
+    {
+        var runner = new MmuRunner(BugSet.None);
+        var r = runner.Run(MmuTarget.Codec.Decode(File.ReadAllBytes(Path.Combine(Corpus.Dir, "rmap-tail.bin"))));
+        Assert.True(r.Violation is null, r.Violation?.Message);
+        var descs = RmapReader.Descriptors(runner.Kvm, 0, 2);
+        Assert.True(descs.Count >= 3, $"{descs.Count} descriptors");
+        Assert.Equal(KernelShape(44), descs);
     }
 }
