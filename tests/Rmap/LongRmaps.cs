@@ -1,5 +1,7 @@
 using Fuzz.Engine.Input;
 using Fuzz.Engine.Invariants;
+using Fuzz.Engine.Mutation;
+using Fuzz.Engine.Scheduling;
 using Fuzz.Targets.Mmu;
 using Fuzz.Tests.Model;
 using Xunit;
@@ -83,5 +85,22 @@ public class LongRmaps
         var descs = RmapReader.Descriptors(runner.Kvm, 0, 2);
         Assert.True(descs.Count >= 3, $"{descs.Count} descriptors");
         Assert.Equal(KernelShape(44), descs);
+    }
+
+    /// <summary>Argument mutation walks the count over its whole domain, so every descriptor boundary is a mutation away.</summary>
+    [Fact]
+    public void Argument_mutation_reaches_every_count()
+    {
+        var m = new ProgramMutator(MmuTarget.Vocabulary);
+        var seen = new HashSet<int>();
+        byte[] input = MmuTarget.Codec.Encode(OneThread(Aliases(gfn: 0, alias: 0, count: 1)));
+        var rng = new SplitMix64(1);
+        for (int i = 0; i < 10_000 && seen.Count < Kvm.MaxAliasFaults; i++)
+        {
+            Assert.True(m.TryMutate(MutationKind.ChangeArg, input, [], ref rng, out var next));
+            input = next;
+            seen.Add(MmuTarget.Codec.Decode(input).Ops[0].A3 + 1);
+        }
+        Assert.Equal(Enumerable.Range(1, Kvm.MaxAliasFaults), seen.Order());
     }
 }
