@@ -15,6 +15,8 @@ public sealed partial class Kvm
     public const int MaxSlots = 3;
     public const int SlotPages = 8;
     public const int Aliases = 16;
+    public const int MaxAliasFaults = 48;             // page_fault_aliases: count 1..48 from a base alias
+    public const int ShadowAliases = Aliases + MaxAliasFaults - 1;
     public const int MaxVcpus = 4;
     public const int PagesPerHpage2M = 512;           // KVM_PAGES_PER_HPAGE(PG_LEVEL_2M)
     public const int Levels = 2;                      // PG_LEVEL_4K .. KVM_MAX_HUGEPAGE_LEVEL modelled
@@ -35,7 +37,7 @@ public sealed partial class Kvm
     private readonly Checker _check;
     private ulong _kvm;
     private ulong _hostPt;
-    private readonly ulong[] _sp = new ulong[Aliases * MaxSlots];
+    private readonly ulong[] _sp = new ulong[ShadowAliases * MaxSlots];
     internal readonly Vcpu[] Vcpus = new Vcpu[MaxVcpus];
     private RwLock _mmuLock = null!;
     private Srcu _srcu = null!;
@@ -82,6 +84,7 @@ public sealed partial class Kvm
         AdEnabled = adEnabled;
         ReschedQuantum = reschedQuantum;
         Array.Clear(_sp);
+        _pteListDescs.Clear();
         Pfns.Clear();
         foreach (var v in Vcpus) v.Tlb.Clear();
         _kvm = _mem.Alloc(KvmWords, ObjKvm, "struct kvm");

@@ -10,7 +10,7 @@ internal static class Labels
     public static readonly string[] DirtyBitmap = Enumerable.Range(0, Kvm.MaxSlots).Select(id => $"slot {id} dirty bitmap").ToArray();
 
     /// <summary>By alias * MaxSlots + 2M region, as Kvm keys its shadow pages.</summary>
-    public static readonly string[] ShadowPage = Enumerable.Range(0, Kvm.Aliases * Kvm.MaxSlots)
+    public static readonly string[] ShadowPage = Enumerable.Range(0, Kvm.ShadowAliases * Kvm.MaxSlots)
         .Select(key => $"sp alias {key / Kvm.MaxSlots} gfn 0x{(ulong)(key % Kvm.MaxSlots) * Kvm.PagesPerHpage2M:x} level 1").ToArray();
 
     public static readonly string[] Thread = Enumerable.Range(0, Kvm.MaxVcpus).Select(t => $"T{t}").ToArray();

@@ -3,11 +3,13 @@ namespace Fuzz.Targets.Mmu;
 /// <summary>
 /// Invariants 1-3 over the whole rmap structure: every rmap entry is a present leaf SPTE mapping
 /// back to it, once; every present SPTE is in its rmap; every pte_list_desc chain has the shape
-/// pte_list_add and pte_list_remove keep, and reaches only live descriptors (invariant 7).
+/// pte_list_add and pte_list_remove keep, and reaches only live descriptors (invariant 7); at
+/// quiescence every descriptor still allocated is on some chain.
 /// </summary>
 internal sealed partial class Checker
 {
     private readonly List<ulong> _seen = new();
+    private readonly List<ulong> _reached = new();
     private bool _rmapsChanged = true;
 
     public void OnMemslotsSwapped() => _rmapsChanged = true;
@@ -96,5 +98,31 @@ internal sealed partial class Checker
             isHead = false;
             if (++guard > 1000) throw Fail(Invariant.DescShape, "pte_list_desc", $"rmap 0x{head:x}: descriptor chain loops");
         }
+    }
+
+    /// <summary>
+    /// Invariant 3 at quiescence, after CheckRmaps has found every chain sound: a pte_list_desc that is
+    /// still allocated but that no rmap reaches has leaked (pte_list_desc_remove_entry frees a head it
+    /// empties, kvm_zap_all_rmap_sptes every descriptor of the chain).
+    /// </summary>
+    private void CheckNoPteListDescLeaked()
+    {
+        var descs = _kvm.PteListDescs;
+        if (descs.Count == 0) return;
+        _reached.Clear();
+        foreach (var (_, slot) in Memslots)
+            for (int level = 1; level <= Kvm.Levels; level++)
+            {
+                var (first, last) = SlotRmaps(slot, level);
+                for (ulong head = first; head <= last; head += 8)
+                {
+                    ulong val = Mem.Peek(head);
+                    if ((val & Kvm.KvmRmapMany) == 0) continue;
+                    foreach (ulong desc in new PteListDescIterator(Mem, val & ~(Kvm.KvmRmapMany | Kvm.KvmRmapLocked))) _reached.Add(desc);
+                }
+            }
+        for (int i = 0; i < descs.Count; i++)
+            if (Mem.IsLive(descs[i]) && !_reached.Contains(descs[i]))
+                throw Fail(Invariant.DescShape, "quiescent", $"pte_list_desc 0x{descs[i]:x} is allocated but no rmap reaches it: leaked");
     }
 }

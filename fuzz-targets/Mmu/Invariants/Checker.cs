@@ -44,7 +44,7 @@ internal sealed partial class Checker
 
     private InvariantViolation Fail(Invariant invariant, string site, string detail) => invariant.Violation(site, detail, DumpState());
 
-    /// <summary>Once all actors are done: no rmap held or left locked, the counters balanced, every change flushed, the rmaps whole.</summary>
+    /// <summary>Once all actors are done: no rmap held or left locked, the counters balanced, every change flushed, the rmaps whole, no descriptor leaked.</summary>
     public void Quiescent()
     {
         CheckNoRmapHeld();
@@ -52,5 +52,6 @@ internal sealed partial class Checker
         CheckFlushed();
         CheckNoRmapLocked();
         CheckRmaps("quiescent");
+        CheckNoPteListDescLeaked();
     }
 }

@@ -69,7 +69,20 @@ public sealed partial class Kvm
         self.Ret = count;
     }
 
-    private ulong AllocPteListDesc() => _mem.Alloc(PteListDesc.Words, ObjPteListDesc, "pte_list_desc");
+    /// <summary>Every pte_list_desc of this run, freed or not, in allocation order: what pte_list_desc_cache handed out.</summary>
+    private readonly List<ulong> _pteListDescs = new();
+
+    internal IReadOnlyList<ulong> PteListDescs => _pteListDescs;
+
+    private ulong AllocPteListDesc()
+    {
+        ulong desc = _mem.Alloc(PteListDesc.Words, ObjPteListDesc, "pte_list_desc");
+        _pteListDescs.Add(desc);
+        return desc;
+    }
+
+    /// <summary>mmu_free_pte_list_desc(): back to pte_list_desc_cache, with no grace period.</summary>
+    private void MmuFreePteListDesc(ulong desc) => _mem.Free(desc);
 
     /// <summary>
     /// pte_list_desc_remove_entry(): fill the hole with the head's last entry; free an emptied head
@@ -95,7 +108,7 @@ public sealed partial class Kvm
         ulong more = _mem.Read(DescField(headDesc, PteListDesc.More));
         self.Ret = more == 0 ? 0 : more | KvmRmapMany;
         yield return null;
-        _mem.Free(headDesc);
+        MmuFreePteListDesc(headDesc);
     }
 
     /// <summary>pte_list_remove(): the SPTE must be in the chain (KVM_BUG_ON_DATA_CORRUPTION otherwise).</summary>
@@ -176,7 +189,7 @@ public sealed partial class Kvm
                 yield return null;
                 next = _mem.Read(DescField(desc, PteListDesc.More));
                 yield return null;
-                _mem.Free(desc);
+                MmuFreePteListDesc(desc);
             }
         }
         // rmap_head is meaningless now, remember to reset it

@@ -16,7 +16,7 @@ public sealed class MmuTarget
     public enum Op : byte
     {
         PageFault, GuestAccess, MprotectReadOnly, MprotectReadWrite, MadviseDontneed, ClearYoung, TestYoung,
-        MemslotCreate, MemslotDelete, DirtyLogEnable, DirtyLogGet, ZapShadowPage,
+        MemslotCreate, MemslotDelete, DirtyLogEnable, DirtyLogGet, ZapShadowPage, PageFaultAliases,
     }
 
     private static readonly ArgSpec Slot = new("slot", Kvm.MaxSlots);
@@ -24,6 +24,7 @@ public sealed class MmuTarget
     private static readonly ArgSpec Write = new("write", 2);
     private static readonly ArgSpec Alias = new("alias", Kvm.Aliases);
     private static readonly ArgSpec Npages = new("npages-1", Kvm.SlotPages);
+    private static readonly ArgSpec Count = new("count-1", Kvm.MaxAliasFaults);
 
     public static readonly Vocabulary Vocabulary = new(
     [
@@ -39,6 +40,7 @@ public sealed class MmuTarget
         new("dirty_log_enable", "KVM_MEM_LOG_DIRTY_PAGES on: write-protect the slot", Slot),
         new("dirty_log_get", "KVM_GET_DIRTY_LOG: harvest the bitmap, write-protect, flush", Slot),
         new("zap_shadow_page", "reclaim one leaf shadow page: drop_spte each SPTE, commit zap with flush", Slot, Alias),
+        new("page_fault_aliases", "read faults on one gfn through count guest translations (shadow paging): aliases alias..alias+count-1, one page_fault each", Slot, Gfn, Alias, Count),
     ], Kvm.MaxVcpus);
 
     public static readonly ProgramCodec Codec = new(Vocabulary);
@@ -69,6 +71,9 @@ public sealed class MmuRunner : IFuzzTarget
         _bugs = bugs;
         _kvm = new Kvm(_machine, bugs);
     }
+
+    /// <summary>The VM the last run left behind, for reading its state afterwards.</summary>
+    internal Kvm Kvm => _kvm;
 
     string IFuzzTarget.Name => MmuTarget.Name;
     Vocabulary IFuzzTarget.Vocabulary => MmuTarget.Vocabulary;
@@ -199,7 +204,19 @@ public sealed class MmuRunner : IFuzzTarget
             case MmuTarget.Op.MemslotDelete: return _kvm.MemslotDelete(slot);
             case MmuTarget.Op.DirtyLogEnable: return _kvm.DirtyLogEnable(slot);
             case MmuTarget.Op.DirtyLogGet: return _kvm.DirtyLogGet(slot);
-            default: return _kvm.ZapShadowPage(op.A1, slot);
+            case MmuTarget.Op.ZapShadowPage: return _kvm.ZapShadowPage(op.A1, slot);
+            default: return PageFaultAliases(_kvm.Vcpus[thread], Kvm.GfnOf(slot, op.A1), op.A2, op.A3 + 1);
         }
+    }
+
+    /// <summary>
+    /// The vCPU faults on <paramref name="gfn"/> through <paramref name="count"/> guest page tables that
+    /// all map it, as shadow paging does: each fault installs its own shadow page's SPTE with mmu_lock
+    /// held, so the gfn's rmap grows by one entry per alias.
+    /// </summary>
+    private Co PageFaultAliases(Vcpu vcpu, ulong gfn, int alias, int count)
+    {
+        for (int i = 0; i < count; i++)
+            yield return _machine.Call(_kvm.KvmMmuPageFault(vcpu, alias + i, gfn, write: false));
     }
 }
