@@ -27,8 +27,8 @@ public sealed class FarmSerializerRemoteTests : TestKit
     {
         public Sink()
         {
-            Receive<NewInputs>(m => Sender.Tell(new ReportsAck(FarmMessageSamples.Header, (ulong)m.Inputs.Length)));
-            Receive<IFarmMessage>(_ => Sender.Tell(new ReportsAck(FarmMessageSamples.Header, 0)));
+            Receive<NewInputs>(m => Sender.Tell(new ReportsAck(FarmHeader.Now("sink", "mmu"), (ulong)m.Inputs.Length)));
+            Receive<IFarmMessage>(_ => Sender.Tell(new ReportsAck(FarmHeader.Now("sink", "mmu"), 0)));
         }
     }
 
@@ -49,6 +49,19 @@ public sealed class FarmSerializerRemoteTests : TestKit
         AwaitCondition(() => FarmSerializer.Of(Sys).Sent[Rejection.Oversized] == 1, Patience);
         AssertStillConnected();
         Assert.Equal(0, FarmSerializer.Of(_receiver).Received.Total);
+    }
+
+    [Fact]
+    public void The_largest_message_the_serializer_accepts_fits_a_frame()
+    {
+        var s = FarmSerializer.Of(Sys);
+        var input = new ReportedInput(1, new byte[FarmSerializer.MaxMessageBytes], [], 0, 0);
+        int excess = s.ToBinary(new NewInputs(FarmMessageSamples.Header, [input with { Data = [] }])).Length;
+        var largest = new NewInputs(FarmMessageSamples.Header, [input with { Data = new byte[FarmSerializer.MaxMessageBytes - excess - 8] }]);
+        Assert.InRange(s.ToBinary(largest).Length, FarmSerializer.MaxMessageBytes - 16, FarmSerializer.MaxMessageBytes);
+
+        _sink.Tell(largest, TestActor);
+        Assert.Equal(1UL, ExpectMsg<ReportsAck>(Patience).Through);
     }
 
     [Fact]

@@ -21,8 +21,5 @@ public sealed record FarmHeader(
     public static FarmHeader Now(string sender, string campaign) =>
         new(ProtocolVersion, sender, campaign, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
 
-    public static string CampaignOf(string target, IEnumerable<string> bugs) =>
-        string.Join('+', bugs.Order(StringComparer.Ordinal).Prepend(target));
-
     internal bool IsWellFormed => Sender is not null && Campaign is not null;
 }
