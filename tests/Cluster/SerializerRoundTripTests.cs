@@ -7,7 +7,7 @@ using Xunit;
 
 namespace Fuzz.Tests.Cluster;
 
-public class FarmSerializerRoundTripTests() : TestKit(FarmConfig.Serialization)
+public class SerializerRoundTripTests() : TestKit(FarmConfig.Serialization)
 {
     private (SerializerWithStringManifest Serializer, string Manifest, byte[] Bytes) Encode(IFarmMessage m)
     {

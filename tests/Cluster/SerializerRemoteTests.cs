@@ -8,14 +8,14 @@ using Xunit;
 namespace Fuzz.Tests.Cluster;
 
 /// <summary>Two ActorSystems over Akka.Remote on loopback: what the serializer refuses is dropped and counted, and the association carries on.</summary>
-public sealed class FarmSerializerRemoteTests : TestKit
+public sealed class SerializerRemoteTests : TestKit
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(10);
 
     private readonly ActorSystem _receiver = ActorSystem.Create("receiver", FarmConfig.Remote("127.0.0.1", 0));
     private readonly ActorSelection _sink;
 
-    public FarmSerializerRemoteTests() : base(FarmConfig.Remote("127.0.0.1", 0), "sender")
+    public SerializerRemoteTests() : base(FarmConfig.Remote("127.0.0.1", 0), "sender")
     {
         _receiver.ActorOf(Props.Create<Sink>(), "sink");
         var address = ((ExtendedActorSystem)_receiver).Provider.DefaultAddress;

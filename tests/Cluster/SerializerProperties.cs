@@ -8,7 +8,7 @@ using Xunit;
 
 namespace Fuzz.Tests.Cluster;
 
-public class FarmSerializerProperties() : TestKit(FarmConfig.Serialization)
+public class SerializerProperties() : TestKit(FarmConfig.Serialization)
 {
     private static readonly string[] Manifests = [.. FarmManifests.All];
 

@@ -7,7 +7,7 @@ using Xunit;
 
 namespace Fuzz.Tests.Cluster;
 
-public class FarmSerializerRefusalTests() : TestKit(FarmConfig.Serialization)
+public class SerializerRefusalTests() : TestKit(FarmConfig.Serialization)
 {
     private FarmSerializer Serializer => FarmSerializer.Of(Sys);
 
