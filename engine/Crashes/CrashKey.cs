@@ -6,6 +6,7 @@ namespace Fuzz.Engine.Crashes;
 /// use-after-free on behalf of whatever ran), the operation that was running. Built once from the
 /// violation; compared, stored and sent as data.
 /// </summary>
+[System.Text.Json.Serialization.JsonConverter(typeof(CrashKeyJson))]
 public sealed record CrashKey(int Invariant, string Site, string Operation = "")
 {
     /// <param name="runtimeDetector">The site caught the fault for the running operation rather than checking a rule of its own.</param>
