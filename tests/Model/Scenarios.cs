@@ -39,6 +39,9 @@ public class Scenarios
         // The mprotect zap yields mmu_lock (need_resched) with zapped SPTEs not yet flushed.
         { Bugs.YieldNoFlush.Id, [Invariant.FlushBeforeYield], AdOnReschedFast,
             [Call(0, Op.PageFault, 0, 0, 1, 0), Call(0, Op.PageFault, 0, 1, 1, 0), Call(1, Op.GuestAccess, 0, 0, 0, 0), Call(0, Op.MprotectReadOnly, 0, 0, 7)] },
+        // replace_page() without the invalidate bracket: a fault that resolved the old pfn installs it after the host PTE moved on.
+        { Bugs.ChangePte.Id, [Invariant.NoStaleInstall, Invariant.InvalidationCompleteness], AdOn,
+            [Call(0, Op.PageFault, 0, 5, 0, 0), Call(1, Op.ReplacePage, 0, 5), Call(0, Op.PageFault, 0, 5, 0, 1), Call(0, Op.GuestAccess, 0, 5, 0, 0)] },
     };
 
     private static ProgramInput Program(byte config, OpCall[] ops) =>

@@ -44,6 +44,29 @@ public sealed partial class Kvm
         yield return Call(InvalidateRangeEnd(hvaStart, hvaEnd));
     }
 
+    /// <summary>
+    /// replace_page() (mm/ksm.c): the page behind <paramref name="hva"/> is merged into a KSM page,
+    /// mapped write-protected, and the old page is freed. The PTE changes inside the invalidate
+    /// bracket; the change-pte variant delivers it through .change_pte instead (set_pte_at_notify()).
+    /// </summary>
+    internal Co ReplacePage(ulong hva)
+    {
+        ulong ptep = HostPteAddr(hva);
+        yield return null;
+        ulong orig = _mem.Read(ptep);
+        if ((orig & HostPte.Present) == 0) yield break;
+        ulong kpfn = AllocPfn();
+        ulong newPte = (kpfn << 12) | HostPte.Present | (orig & HostPte.VmWrite);   // mk_pte(kpage, vma->vm_page_prot)
+        bool changePte = _bugs.Has(Bugs.ChangePte);
+        if (changePte) yield return Call(KvmHandleHvaRange(hva, hva + 1, HvaHandler.ChangePte, newPte));
+        else yield return Call(InvalidateRangeStart(hva, hva + 1));
+        yield return null;
+        bool same = _mem.CompareExchange(ptep, orig, newPte) == orig;   // pte_same() under the PTL, then set_pte_at()
+        Pfns[(int)(same ? HostPte.Pfn(orig) : kpfn)] |= PfnState.Freed;
+        if (Tracing) _m.Log(same ? $"replace_page hva 0x{hva:x}: pfn {HostPte.Pfn(orig)} -> {kpfn}" : $"replace_page hva 0x{hva:x}: PTE changed, not merged");
+        if (!changePte) yield return Call(InvalidateRangeEnd(hva, hva + 1));
+    }
+
     /// <summary>mmu_notifier clear_young / test_young (kvm_age_gfn / kvm_test_age_gfn). Ret = young.</summary>
     internal Co Age(ulong hvaStart, ulong hvaEnd, bool testOnly)
     {

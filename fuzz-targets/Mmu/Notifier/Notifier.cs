@@ -1,7 +1,7 @@
 namespace Fuzz.Targets.Mmu;
 
 /// <summary>What kvm_handle_hva_range() does on each memslot it finds (struct kvm_mmu_notifier_range).</summary>
-internal enum HvaHandler { Unmap, InvalidateEnd, ClearYoung, TestYoung }
+internal enum HvaHandler { Unmap, InvalidateEnd, ClearYoung, TestYoung, ChangePte }
 
 public sealed partial class Kvm
 {
@@ -30,8 +30,9 @@ public sealed partial class Kvm
     /// <summary>
     /// __kvm_handle_hva_range(): under SRCU, for each memslot overlapping the hva range, take
     /// mmu_lock on the first one found (unless lockless), run on_lock, then the handler. Ret = handler result.
+    /// <paramref name="pte"/> is the new host PTE .change_pte delivers (range->arg.pte).
     /// </summary>
-    private Co KvmHandleHvaRange(ulong hvaStart, ulong hvaEnd, HvaHandler handler)
+    private Co KvmHandleHvaRange(ulong hvaStart, ulong hvaEnd, HvaHandler handler, ulong pte = 0)
     {
         var self = Self;
         bool lockless = handler is HvaHandler.ClearYoung or HvaHandler.TestYoung && AdEnabled;
@@ -75,10 +76,13 @@ public sealed partial class Kvm
                 case HvaHandler.TestYoung:
                     yield return Call(KvmRmapAgeGfnRange(slot, gfnStart, gfnEnd, testOnly: true));
                     break;
+                case HvaHandler.ChangePte:
+                    yield return Call(KvmSetSpteGfn(slot, gfnStart, gfnEnd, HostPte.Pfn(pte)));
+                    break;
             }
             ret |= self.Ret != 0;
         }
-        if (handler == HvaHandler.Unmap && ret)
+        if (handler is HvaHandler.Unmap or HvaHandler.ChangePte && ret)   // range->flush_on_ret
         {
             yield return null;
             FlushRemoteTlbs();

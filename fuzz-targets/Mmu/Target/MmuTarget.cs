@@ -16,7 +16,7 @@ public sealed class MmuTarget
     public enum Op : byte
     {
         PageFault, GuestAccess, MprotectReadOnly, MprotectReadWrite, MadviseDontneed, ClearYoung, TestYoung,
-        MemslotCreate, MemslotDelete, DirtyLogEnable, DirtyLogGet, ZapShadowPage, PageFaultAliases,
+        MemslotCreate, MemslotDelete, DirtyLogEnable, DirtyLogGet, ZapShadowPage, PageFaultAliases, ReplacePage,
     }
 
     private static readonly ArgSpec Slot = new("slot", Kvm.MaxSlots);
@@ -41,6 +41,7 @@ public sealed class MmuTarget
         new("dirty_log_get", "KVM_GET_DIRTY_LOG: harvest the bitmap, write-protect, flush", Slot),
         new("zap_shadow_page", "reclaim one leaf shadow page: drop_spte each SPTE, commit zap with flush", Slot, Alias),
         new("page_fault_aliases", "read faults on one gfn through count guest translations (shadow paging): aliases alias..alias+count-1, one page_fault each", Slot, Gfn, Alias, Count),
+        new("replace_page", "host replace_page() (KSM merge): the page behind one hva becomes a new write-protected page, inside invalidate_range_start/end", Slot, Gfn),
     ], Kvm.MaxVcpus);
 
     public static readonly ProgramCodec Codec = new(Vocabulary);
@@ -205,6 +206,7 @@ public sealed class MmuRunner : IFuzzTarget
             case MmuTarget.Op.DirtyLogEnable: return _kvm.DirtyLogEnable(slot);
             case MmuTarget.Op.DirtyLogGet: return _kvm.DirtyLogGet(slot);
             case MmuTarget.Op.ZapShadowPage: return _kvm.ZapShadowPage(op.A1, slot);
+            case MmuTarget.Op.ReplacePage: return _kvm.ReplacePage(Kvm.HvaRange(slot, op.A1, 1).Start);
             default: return PageFaultAliases(_kvm.Vcpus[thread], Kvm.GfnOf(slot, op.A1), op.A2, op.A3 + 1);
         }
     }

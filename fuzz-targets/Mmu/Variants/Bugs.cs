@@ -33,8 +33,13 @@ public static class Bugs
         "after kvm_rmap_lock_readonly() elided the lock on an empty rmap, the lockless walker re-reads the head (rmap_get_first); a fault can fill the rmap meanwhile and a zap free its pte_list_desc while the walker, holding no lock, reads it",
         Invariant.SafeFree) { Index = 5 };
 
+    public static readonly BugVariant ChangePte = new("change-pte",
+        "seed 000, Sean Christopherson on patch 10 (.change_pte); commit 828502d30073 \"ksm: add mmu_notifier set_pte_at_notify()\", before 6bdb913f0a70",
+        "replace_page() delivers the new PTE through .change_pte: kvm_set_spte_gfn() rewrites present SPTEs to the new pfn under mmu_lock, outside any invalidation bracket and without bumping mmu_invalidate_seq",
+        Invariant.NoStaleInstall) { Index = 6 };
+
     /// <summary>In the order `fuzz targets` lists them; a variant's position is its <see cref="BugVariant.Index"/>.</summary>
-    public static readonly IReadOnlyList<BugVariant> All = [StaleFault, RoUnlockEmpty, LockedWalkerLockless, TestAgeLeak, YieldNoFlush, LocklessRereadEmpty];
+    public static readonly IReadOnlyList<BugVariant> All = [StaleFault, RoUnlockEmpty, LockedWalkerLockless, TestAgeLeak, YieldNoFlush, LocklessRereadEmpty, ChangePte];
 
     public static BugVariant? Find(string id) => All.FirstOrDefault(b => b.Id == id);
 }
