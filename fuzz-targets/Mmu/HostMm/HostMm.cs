@@ -46,24 +46,29 @@ public sealed partial class Kvm
 
     /// <summary>
     /// replace_page() (mm/ksm.c): the page behind <paramref name="hva"/> is merged into a KSM page,
-    /// mapped write-protected, and the old page is freed. The PTE changes inside the invalidate
-    /// bracket; the change-pte variant delivers it through .change_pte instead (set_pte_at_notify()).
+    /// mapped write-protected. The change-pte variant delivers the new PTE through .change_pte
+    /// (set_pte_at_notify()) instead of the invalidate bracket.
     /// </summary>
-    internal Co ReplacePage(ulong hva)
+    internal Co ReplacePage(ulong hva) => ReplaceHostPage(hva, writable: false, changePte: _bugs.Has(Bugs.ChangePte));
+
+    /// <summary>do_wp_page() → wp_page_copy(): a write to a write-protected page of a writable VMA (a KSM page) copies it to a new writable page.</summary>
+    internal Co WpPageCopy(ulong hva) => ReplaceHostPage(hva, writable: true, changePte: false);
+
+    /// <summary>The present host PTE of <paramref name="hva"/> moves to a new page under the PTL (pte_same() first); the old page is freed.</summary>
+    private Co ReplaceHostPage(ulong hva, bool writable, bool changePte)
     {
         ulong ptep = HostPteAddr(hva);
         yield return null;
         ulong orig = _mem.Read(ptep);
         if ((orig & HostPte.Present) == 0) yield break;
-        ulong kpfn = AllocPfn();
-        ulong newPte = (kpfn << 12) | HostPte.Present | (orig & HostPte.VmWrite);   // mk_pte(kpage, vma->vm_page_prot)
-        bool changePte = _bugs.Has(Bugs.ChangePte);
+        ulong pfn = AllocPfn();
+        ulong newPte = (pfn << 12) | HostPte.Present | (orig & HostPte.VmWrite) | (writable ? HostPte.Writable : 0);
         if (changePte) yield return Call(KvmHandleHvaRange(hva, hva + 1, HvaHandler.ChangePte, newPte));
         else yield return Call(InvalidateRangeStart(hva, hva + 1));
         yield return null;
-        bool same = _mem.CompareExchange(ptep, orig, newPte) == orig;   // pte_same() under the PTL, then set_pte_at()
-        Pfns[(int)(same ? HostPte.Pfn(orig) : kpfn)] |= PfnState.Freed;
-        if (Tracing) _m.Log(same ? $"replace_page hva 0x{hva:x}: pfn {HostPte.Pfn(orig)} -> {kpfn}" : $"replace_page hva 0x{hva:x}: PTE changed, not merged");
+        bool same = _mem.CompareExchange(ptep, orig, newPte) == orig;
+        Pfns[(int)(same ? HostPte.Pfn(orig) : pfn)] |= PfnState.Freed;
+        if (Tracing) _m.Log(same ? $"hva 0x{hva:x}: pfn {HostPte.Pfn(orig)} replaced by pfn {pfn}{(writable ? "" : " (write-protected)")}" : $"hva 0x{hva:x}: PTE changed meanwhile, not replaced");
         if (!changePte) yield return Call(InvalidateRangeEnd(hva, hva + 1));
     }
 

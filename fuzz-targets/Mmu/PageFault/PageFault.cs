@@ -116,12 +116,12 @@ public sealed partial class Kvm
                 yield break;
             }
             if (write && !vmWrite) { self.Ret = 0; yield break; }
-            // handle_mm_fault(): populate the page, or make a present page writable.
-            ulong pfn = (pte & HostPte.Present) != 0 ? HostPte.Pfn(pte) : 0;
-            ulong fresh = pfn == 0 ? AllocPfn() : pfn;
+            // handle_mm_fault(): break COW on a write-protected present page, or populate the page.
+            if ((pte & HostPte.Present) != 0) { yield return Call(WpPageCopy(hva)); continue; }
+            ulong fresh = AllocPfn();
             ulong newPte = (fresh << 12) | HostPte.Present | (pte & HostPte.VmWrite) | (vmWrite ? HostPte.Writable : 0);
             yield return null;
-            if (_mem.CompareExchange(ptep, pte, newPte) != pte && pfn == 0) Pfns[(int)fresh] = PfnState.Freed;
+            if (_mem.CompareExchange(ptep, pte, newPte) != pte) Pfns[(int)fresh] = PfnState.Freed;
         }
     }
 
