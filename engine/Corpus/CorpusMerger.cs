@@ -21,8 +21,9 @@ public sealed class CorpusMerger
     public uint[]? FeaturesOf(ReadOnlySpan<byte> data)
     {
         var r = _instrumented.Execute(_instrumented.Target.Codec.Decode(data));
-        var features = _instrumented.Features();
-        return r.Violation is null ? features : null;
+        if (r.Violation is null) return _instrumented.Features();
+        _instrumented.Read();
+        return null;
     }
 
     public MergeResult Merge(IEnumerable<byte[]> existing, IEnumerable<byte[]> candidates)

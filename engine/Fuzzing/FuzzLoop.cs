@@ -10,9 +10,8 @@ namespace Fuzz.Engine.Fuzzing;
 public sealed class FuzzLoop
 {
     private readonly FuzzSession _session;
-    private readonly IFuzzTarget _target;
     private readonly ProgramCodec _codec;
-    private readonly TargetContext _context;
+    private readonly InstrumentedTarget _instrumented;
     private readonly Feedback.Feedback _feedback;
     private readonly IInputSource _inputs;
     private readonly IScheduleSource _schedules;
@@ -25,15 +24,14 @@ public sealed class FuzzLoop
         _session = session;
         Id = id;
         var opts = session.Options;
-        var instrumented = new InstrumentedTarget(session.Factory, opts.Target, opts.Bugs);
-        _context = instrumented.Context;
-        _feedback = instrumented.Feedback;
-        _target = instrumented.Target;
-        _codec = _target.Codec;
+        _instrumented = new InstrumentedTarget(session.Factory, opts.Target, opts.Bugs);
+        _feedback = _instrumented.Feedback;
+        var target = _instrumented.Target;
+        _codec = target.Codec;
         _inputs = opts.Strategy.Inputs switch
         {
-            InputKind.Mutation => new CorpusMutation(session.Corpus, _target.Vocabulary, opts),
-            InputKind.Generation => new ProgramGeneration(_target.Vocabulary, opts.GeneratedOps),
+            InputKind.Mutation => new CorpusMutation(session.Corpus, target.Vocabulary, opts),
+            InputKind.Generation => new ProgramGeneration(target.Vocabulary, opts.GeneratedOps),
             var k => throw new ArgumentOutOfRangeException(nameof(session), k, "input kind"),
         };
         _schedules = opts.Strategy.Schedule switch
@@ -76,8 +74,7 @@ public sealed class FuzzLoop
 
     private ExecResult Execute(ProgramInput program, IScheduleStrategy? strategy)
     {
-        _context.ResetPrev();
-        var r = _target.ExecuteSafely(program, strategy);
+        var r = _instrumented.Execute(program, strategy);
         _execs++;
         return r;
     }

@@ -12,30 +12,33 @@ namespace Fuzz.Engine.Fuzzing;
 public sealed class InstrumentedTarget
 {
     private static readonly FeatureSet None = new();
+    private readonly TargetContext _context;
 
     public InstrumentedTarget(ITargetFactory factory, string target, IReadOnlyCollection<string> bugs)
     {
-        Context = TargetContext.Load(factory);
-        Feedback = new Feedback.Feedback(Context.EdgeMap, Context.EdgeLines);
-        Target = Context.Factory.Create(target, bugs);
+        _context = TargetContext.Load(factory);
+        Feedback = new Feedback.Feedback(_context.EdgeMap, _context.EdgeLines);
+        Target = _context.Factory.Create(target, bugs);
         Target.Observer = Feedback.Semantic;
     }
 
-    public TargetContext Context { get; }
     public Feedback.Feedback Feedback { get; }
     public IFuzzTarget Target { get; }
 
     /// <summary>Runs <paramref name="program"/> from a clean edge state (the probes' previous location reset).</summary>
     public ExecResult Execute(ProgramInput program, IScheduleStrategy? strategy = null)
     {
-        Context.ResetPrev();
+        _context.ResetPrev();
         return Target.ExecuteSafely(program, strategy);
     }
+
+    /// <summary>Takes the last execution's counts out of the maps, which are then clean for the next.</summary>
+    public void Read() => Feedback.Read(None);
 
     /// <summary>Every feature of the last execution, not only what is new anywhere.</summary>
     public uint[] Features()
     {
-        Feedback.Read(None);
+        Read();
         return Feedback.FeatureIds();
     }
 }

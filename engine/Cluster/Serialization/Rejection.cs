@@ -1,4 +1,5 @@
 using System.Runtime.Serialization;
+using Fuzz.Engine.Diagnostics;
 
 namespace Fuzz.Engine.Cluster.Serialization;
 
@@ -29,24 +30,4 @@ public sealed class FarmMessageRejectedException(Rejection reason, string messag
 }
 
 /// <summary>Refusal counts by reason.</summary>
-public sealed class RejectionCounts
-{
-    private readonly long[] _counts = new long[Enum.GetValues<Rejection>().Length];
-
-    public void Add(Rejection r) => Interlocked.Increment(ref _counts[(int)r]);
-
-    public long this[Rejection r] => Interlocked.Read(ref _counts[(int)r]);
-
-    public long Total
-    {
-        get
-        {
-            long n = 0;
-            for (int i = (int)Rejection.None + 1; i < _counts.Length; i++) n += Interlocked.Read(ref _counts[i]);
-            return n;
-        }
-    }
-
-    public IReadOnlyDictionary<string, long> ToDictionary() =>
-        Enum.GetValues<Rejection>().Where(r => r != Rejection.None && this[r] > 0).ToDictionary(r => r.ToString(), r => this[r]);
-}
+public sealed class RejectionCounts : ReasonCounts<Rejection>;

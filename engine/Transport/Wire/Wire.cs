@@ -1,3 +1,4 @@
+using Fuzz.Engine.Diagnostics;
 using Fuzz.Engine.Transport.Messages;
 using Google.Protobuf;
 
@@ -52,27 +53,7 @@ public static class FarmWire
 }
 
 /// <summary>Dead-letter counts by reason, shared by a process's consumers.</summary>
-public sealed class RejectionCounts
-{
-    private readonly long[] _counts = new long[Enum.GetValues<Rejection>().Length];
-
-    public void Add(Rejection r) => Interlocked.Increment(ref _counts[(int)r]);
-
-    public long this[Rejection r] => Interlocked.Read(ref _counts[(int)r]);
-
-    public long Total
-    {
-        get
-        {
-            long n = 0;
-            for (int i = (int)Rejection.None + 1; i < _counts.Length; i++) n += Interlocked.Read(ref _counts[i]);
-            return n;
-        }
-    }
-
-    public IReadOnlyDictionary<string, long> ToDictionary() =>
-        Enum.GetValues<Rejection>().Where(r => r != Rejection.None && this[r] > 0).ToDictionary(r => r.ToString(), r => this[r]);
-}
+public sealed class RejectionCounts : ReasonCounts<Rejection>;
 
 /// <summary>Envelopes stamped with who sent them, for which campaign, and when.</summary>
 public sealed class EnvelopeFactory(string sender, string campaign)

@@ -4,7 +4,6 @@ using Fuzz.Engine.Invariants;
 using Fuzz.Engine.Scheduling;
 using Fuzz.Tests.Engine.Corpus;
 using Xunit;
-using Co = System.Collections.Generic.IEnumerator<object?>;
 
 namespace Fuzz.Tests.Engine.Crashes;
 

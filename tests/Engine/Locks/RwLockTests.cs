@@ -4,7 +4,6 @@ using Fuzz.Engine.Locks;
 using Fuzz.Engine.Scheduling;
 using Fuzz.Tests.Engine.Scheduling;
 using Xunit;
-using Co = System.Collections.Generic.IEnumerator<object?>;
 
 namespace Fuzz.Tests.Engine.Locks;
 

@@ -4,7 +4,6 @@ using Fuzz.Engine.Invariants;
 using Fuzz.Engine.Scheduling;
 using Xunit;
 using static Fuzz.Tests.Engine.Scheduling.ToyActors;
-using Co = System.Collections.Generic.IEnumerator<object?>;
 
 namespace Fuzz.Tests.Engine.Scheduling;
 

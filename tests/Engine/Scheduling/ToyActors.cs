@@ -2,7 +2,6 @@ using FsCheck;
 using FsCheck.Fluent;
 using Fuzz.Engine.Invariants;
 using Fuzz.Engine.Scheduling;
-using Co = System.Collections.Generic.IEnumerator<object?>;
 
 namespace Fuzz.Tests.Engine.Scheduling;
 

@@ -1,0 +1,1 @@
+global using Co = System.Collections.Generic.IEnumerator<object?>;
