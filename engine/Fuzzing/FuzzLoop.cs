@@ -69,7 +69,7 @@ public sealed class FuzzLoop
         var program = _inputs.Next(ref _rng);
         var strategy = _schedules.Next(program, ref _rng);
         Recorder?.Add(_codec.Encode(program));
-        Observe(program, Execute(program, strategy));
+        _inputs.Observed(Observe(program, Execute(program, strategy)));
     }
 
     private ExecResult Execute(ProgramInput program, IScheduleStrategy? strategy)

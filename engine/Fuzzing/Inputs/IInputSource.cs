@@ -7,4 +7,7 @@ namespace Fuzz.Engine.Fuzzing;
 internal interface IInputSource
 {
     ProgramInput Next(ref SplitMix64 rng);
+
+    /// <summary>What the input <see cref="Next"/> gave last did: the features it added (0 for a crash).</summary>
+    void Observed(int added) { }
 }

@@ -3,7 +3,7 @@ namespace Fuzz.Engine.Fuzzing;
 /// <summary>How a fuzz loop makes its inputs.</summary>
 public enum InputKind
 {
-    /// <summary>Mutated corpus programs, coverage-guided; one in 64 a fresh random program.</summary>
+    /// <summary>Mutated corpus programs, coverage-guided, and fresh random programs for the share that finds features (<see cref="FreshShare"/>).</summary>
     Mutation,
 
     /// <summary>Fresh random programs only.</summary>
