@@ -15,6 +15,7 @@ public static class Cli
         root.Subcommands.Add(ReproCommand.Build());
         root.Subcommands.Add(MinimizeCommand.Build());
         root.Subcommands.Add(TargetsCommand.Build());
+        root.Subcommands.Add(EventsCommand.Build());
         root.Subcommands.Add(BenchCommand.Build());
         root.Subcommands.Add(InstrumentCommand.Build());
         return root;

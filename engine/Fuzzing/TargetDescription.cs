@@ -12,7 +12,21 @@ public sealed record TargetDescription(
     string Name, string Summary, Vocabulary Vocabulary, ProgramCodec Codec, IReadOnlyList<ConfigBits> Configuration,
     string InvariantsDefinedIn, IReadOnlyList<CheckedInvariant> Invariants, IReadOnlyList<SeededBug> Variants)
 {
+    /// <summary>The model events the target raises (<c>Machine.Event</c>), for reports of what a corpus reaches.</summary>
+    public IReadOnlyList<ModelEventKind> Events { get; init; } = [];
+
     public SeededBug? FindVariant(string id) => Variants.FirstOrDefault(v => v.Id == id);
+}
+
+/// <summary>A model event kind: its value in the event hash, its name, and what its argument is.</summary>
+public sealed record ModelEventKind(uint Value, string Name, string Argument)
+{
+    /// <summary>Every member of <typeparamref name="TKind"/>, named in kebab case (<c>RemoteTlbFlush</c> → remote-tlb-flush).</summary>
+    public static IEnumerable<ModelEventKind> Of<TKind>(Func<TKind, string>? argument = null) where TKind : struct, Enum =>
+        Enum.GetValues<TKind>().Select(k => new ModelEventKind(Convert.ToUInt32(k), Kebab(k.ToString()), argument?.Invoke(k) ?? ""));
+
+    private static string Kebab(string name) =>
+        string.Concat(name.Select((c, i) => char.IsUpper(c) && i > 0 ? "-" + char.ToLowerInvariant(c) : char.ToLowerInvariant(c).ToString()));
 }
 
 /// <summary>Bits of the program's configuration byte and what they select, e.g. "1-2" = "need_resched quantum (64, 16, 4, never)".</summary>

@@ -54,6 +54,7 @@ public sealed partial class Kvm
                 _mem.Write(DescField(desc, PteListDesc.TailCount), count);
                 newVal = desc | KvmRmapMany;
                 spteCount = 0;
+                _m.Event(MmuEvent.PteListDescPrepended, count / PteListDesc.PteListExt + 1);
             }
             else
             {

@@ -27,4 +27,7 @@ public enum MmuEvent : uint
 
     /// <summary>A fault took its mmu_invalidate_seq snapshot while an invalidation was in progress (the gfn).</summary>
     FaultSnapshotInInvalidation = 9,
+
+    /// <summary>pte_list_add() prepended a new head descriptor to a full one (the descriptors in the chain after it).</summary>
+    PteListDescPrepended = 32,
 }

@@ -1,3 +1,4 @@
+using Fuzz.Engine.Locks;
 using Fuzz.Engine.Fuzzing;
 using Fuzz.Engine.Input;
 using Fuzz.Engine.Invariants;
@@ -54,7 +55,16 @@ public sealed class MmuTarget
         Name, "the KVM x86 shadow-MMU model", Vocabulary, Codec,
         [new("0", "A/D bits disabled (eptad=0)"), new("1-2", "need_resched quantum (64, 16, 4, never)")],
         "mmu-model.md §4", Invariants.Names.OrderBy(kv => kv.Key).Select(kv => new CheckedInvariant((int)kv.Key, kv.Value)).ToList(),
-        Bugs.All.Select(b => new SeededBug(b.Id, b.Source, b.Defect, (int)b.Invariant)).ToList());
+        Bugs.All.Select(b => new SeededBug(b.Id, b.Source, b.Defect, (int)b.Invariant)).ToList())
+    {
+        Events = [.. ModelEventKind.Of<LockEvent>(), .. ModelEventKind.Of<MmuEvent>(EventArgument)],
+    };
+
+    private static string EventArgument(MmuEvent e) => e switch
+    {
+        MmuEvent.PteListDescPrepended => "descriptors in the chain",
+        _ => "",
+    };
 
     public static readonly RuntimeInvariants Runtime =
         new((int)Invariant.SafeFree, Invariant.SafeFree.Name(), (int)Invariant.Liveness, Invariant.Liveness.Name());
