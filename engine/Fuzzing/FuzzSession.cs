@@ -63,8 +63,8 @@ public sealed class FuzzSession
         var stop = _loopsStop.Token;
         foreach (var loop in Loops)
         {
-            long share = runs is { } n ? n / Loops.Count + (loop.Id < n % Loops.Count ? 1 : 0) : long.MaxValue;
-            var t = new Thread(() => loop.Run(stop, loop.Execs + share)) { Name = $"{name} loop {loop.Id}", IsBackground = true };
+            long until = runs is { } n ? loop.Execs + n / Loops.Count + (loop.Id < n % Loops.Count ? 1 : 0) : long.MaxValue;
+            var t = new Thread(() => loop.Run(stop, until)) { Name = $"{name} loop {loop.Id}", IsBackground = true };
             _threads.Add(t);
             t.Start();
         }

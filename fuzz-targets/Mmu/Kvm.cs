@@ -29,7 +29,10 @@ public sealed partial class Kvm
 
     // object kinds in simulated memory
     internal const int ObjKvm = 1, ObjMemslots = 2, ObjMemslot = 3, ObjRmapArray = 4, ObjDirtyBitmap = 5,
-        ObjPteListDesc = 6, ObjShadowPage = 7, ObjHostPageTable = 8;
+        ObjPteListDesc = 6, ObjShadowPage = 7, ObjHostPageTable = 8, ObjVcpus = 9, ObjGfnWriteTrack = 10;
+
+    // vcpu->mode
+    internal const ulong VcpuModeOutsideGuest = 0, VcpuModeReadingShadowPageTables = 1;
 
     private readonly Machine _m;
     private readonly SimMemory _mem;
@@ -37,6 +40,7 @@ public sealed partial class Kvm
     private readonly Checker _check;
     private ulong _kvm;
     private ulong _hostPt;
+    private ulong _vcpus;
     private readonly ulong[] _sp = new ulong[ShadowAliases * MaxSlots];
     internal readonly Vcpu[] Vcpus = new Vcpu[MaxVcpus];
     private RwLock _mmuLock = null!;
@@ -77,6 +81,7 @@ public sealed partial class Kvm
     internal ulong MemslotsAddr => _kvm + KMemslots * 8;
     internal ulong SlotsLockAddr => _kvm + KSlotsLock * 8;
     internal ulong GenerationAddr => _kvm + KGeneration * 8;
+    internal ulong VcpuModeAddr(int vcpu) => _vcpus + (ulong)vcpu * 8;
 
     /// <summary>kvm_create_vm plus the VMM's initial memslots 0 and 1; all of it before any actor runs.</summary>
     public void Init(bool adEnabled, int reschedQuantum)
@@ -92,6 +97,7 @@ public sealed partial class Kvm
         _srcu = new Srcu(_mem, _kvm + KSrcuIdx * 8);
         _mem.Write(RangeStartAddr, InvalidGpa);
         _mem.Write(RangeEndAddr, InvalidGpa);
+        _vcpus = _mem.Alloc(MaxVcpus, ObjVcpus, "vcpu->mode of each vCPU");
         _hostPt = _mem.Alloc(MaxSlots * SlotPages, ObjHostPageTable, "host page table");
         for (int i = 0; i < MaxSlots * SlotPages; i++) _mem.Write(_hostPt + (ulong)i * 8, HostPte.VmWrite);
         ulong slots = _mem.Alloc(1 + MaxSlots, ObjMemslots, "kvm_memslots");
@@ -138,8 +144,29 @@ public sealed partial class Kvm
         _m.Log("cond_resched: retook mmu_lock");
     }
 
-    /// <summary>kvm_flush_remote_tlbs(): every vCPU's TLB is empty when it returns. One step (request + IPI ack).</summary>
-    internal void FlushRemoteTlbs()
+    /// <summary>
+    /// kvm_flush_remote_tlbs(): the request and IPI reach every vCPU, and the call returns when all
+    /// have acknowledged; a vCPU inside walk_shadow_page_lockless_begin/end has IRQs off and
+    /// acknowledges only when it leaves. That wait is what keeps page tables and descriptors that a
+    /// zap frees after the flush alive under lockless walkers. Every vCPU's TLB is empty after it.
+    /// </summary>
+    internal Co KvmFlushRemoteTlbs()
+    {
+        var self = Self;
+        yield return null;
+        for (int i = 0; i < MaxVcpus; i++)
+        {
+            ulong mode = VcpuModeAddr(i);
+            while (_mem.Read(mode) == VcpuModeReadingShadowPageTables)
+            {
+                self.WaitWhileEquals(mode, VcpuModeReadingShadowPageTables);
+                yield return null;
+            }
+        }
+        FlushRemoteTlbs();
+    }
+
+    private void FlushRemoteTlbs()
     {
         foreach (var v in Vcpus) v.Tlb.Clear();
         _check.OnFlush();

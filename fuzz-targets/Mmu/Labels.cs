@@ -7,6 +7,7 @@ internal static class Labels
     public static readonly string[] MemslotCopy = Enumerable.Range(0, Kvm.MaxSlots).Select(id => $"memslot {id} copy").ToArray();
     public static readonly string[] Rmap4K = Enumerable.Range(0, Kvm.MaxSlots).Select(id => $"slot {id} rmap 4K").ToArray();
     public static readonly string[] Rmap2M = Enumerable.Range(0, Kvm.MaxSlots).Select(id => $"slot {id} rmap 2M").ToArray();
+    public static readonly string[] GfnWriteTrack = Enumerable.Range(0, Kvm.MaxSlots).Select(id => $"slot {id} gfn_write_track").ToArray();
     public static readonly string[] DirtyBitmap = Enumerable.Range(0, Kvm.MaxSlots).Select(id => $"slot {id} dirty bitmap").ToArray();
 
     /// <summary>By alias * MaxSlots + 2M region, as Kvm keys its shadow pages.</summary>

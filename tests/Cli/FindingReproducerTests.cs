@@ -32,7 +32,7 @@ public class FindingReproducerTests
         Assert.True(code == 1, $"exit {code}\n{stdout}\n{stderr}");
         Assert.Contains("verdict: VIOLATION of invariant 7 (Safe free)", stdout);
         Assert.Matches(@"use after free: read of 0x[0-9a-f]+, word \d+ of freed object #\d+ \(pte_list_desc\)", stdout);
-        Assert.Contains("operation: #2 clear_young(slot=0, gfn=0, npages-1=0)", stdout);
+        Assert.Contains("operation: #1 test_young(slot=0, gfn=0, npages-1=0)", stdout);
 
         string quoted = Assert.Single(Doc.Split('\n'), l => l.StartsWith("verdict: "));
         Assert.Contains(quoted, stdout);

@@ -14,7 +14,7 @@ namespace Fuzz.Tests.Model;
 /// </summary>
 public class Scenarios
 {
-    private const int Sweep = 3000;
+    private const int Sweep = 100_000;
 
     internal static OpCall Call(int thread, Op op, int a0 = 0, int a1 = 0, int a2 = 0, int a3 = 0) =>
         new((byte)thread, (byte)op, (byte)a0, (byte)a1, (byte)a2, (byte)a3);
@@ -42,6 +42,10 @@ public class Scenarios
         // replace_page() without the invalidate bracket: a fault that resolved the old pfn installs it after the host PTE moved on.
         { Bugs.ChangePte.Id, [Invariant.NoStaleInstall, Invariant.InvalidationCompleteness], AdOn,
             [Call(0, Op.PageFault, 0, 5, 0, 0), Call(1, Op.ReplacePage, 0, 5), Call(0, Op.PageFault, 0, 5, 0, 1), Call(0, Op.GuestAccess, 0, 5, 0, 0)] },
+        // Dirty logging write-protects the SPTE; a write's fast_page_fault() marks the gfn before its cmpxchg,
+        // KVM_GET_DIRTY_LOG harvests the bit and skips the read-only SPTE, the cmpxchg restores W, later writes go unlogged.
+        { Bugs.FastPfDirtyBeforeCmpxchg.Id, [Invariant.DirtyLogging], AdOn,
+            [Call(0, Op.PageFault, 0, 1, 1, 0), Call(1, Op.DirtyLogEnable, 0), Call(0, Op.GuestAccess, 0, 1, 1, 0), Call(1, Op.DirtyLogGet, 0), Call(0, Op.GuestAccess, 0, 1, 1, 0)] },
     };
 
     private static ProgramInput Program(byte config, OpCall[] ops) =>

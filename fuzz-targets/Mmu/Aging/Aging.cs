@@ -2,53 +2,13 @@ namespace Fuzz.Targets.Mmu;
 
 public sealed partial class Kvm
 {
-    /// <summary>kvm_rmap_age_gfn_range(): lockless when A/D bits are enabled (the caller did not take mmu_lock), locked otherwise. Ret = young.</summary>
-    private Co KvmRmapAgeGfnRange(ulong slot, ulong start, ulong end, bool testOnly) =>
-        AdEnabled ? KvmRmapAgeGfnRangeLockless(slot, start, end, testOnly) : KvmRmapAgeGfnRangeLocked(slot, start, end, testOnly);
-
-    /// <summary>__kvm_rmap_age_gfn_range(): mmu_lock held for write; access-tracks SPTEs without A/D bits.</summary>
-    private Co KvmRmapAgeGfnRangeLocked(ulong slot, ulong start, ulong end, bool testOnly)
-    {
-        var self = Self;
-        bool young = false;
-        for (int level = 1; level <= Levels && !(testOnly && young); level++)
-        {
-            ulong first = GfnToRmap(slot, start, level), last = GfnToRmap(slot, end - 1, level);
-            for (ulong head = first; head <= last && !(testOnly && young); head += 8)
-            {
-                var iter = default(RmapIterator);
-                yield return null;
-                for (ulong sptep = RmapGetFirst(head, ref iter); sptep != 0;)   // for_each_rmap_spte()
-                {
-                    yield return null;
-                    ulong spte = ReadRmapSpte(head, sptep, "kvm_rmap_age_gfn_range");
-                    if (Spte.IsAccessed(spte))
-                    {
-                        young = true;
-                        if (testOnly) break;
-                        yield return null;
-                        if (Spte.AdEnabled(spte)) ClearSpteAccessed(sptep);
-                        else
-                        {
-                            // Capture the dirty status of the page, so that it doesn't get lost when the SPTE is marked for access tracking.
-                            if (Spte.IsWritable(spte)) SetPfnDirty(Spte.ToPfn(spte));
-                            ulong old = _mem.Exchange(sptep, Spte.MarkForAccessTrack(spte));   // mmu_spte_update_no_track()
-                            _check.OnSpteWrite(sptep, old, Spte.MarkForAccessTrack(spte), SpteWriter.Age);
-                        }
-                    }
-                    yield return null;
-                    sptep = RmapGetNext(ref iter);
-                }
-            }
-        }
-        self.Ret = young ? 1UL : 0;
-    }
-
     /// <summary>
-    /// kvm_rmap_age_gfn_range_lockless(): no mmu_lock; each rmap is locked read-only, SPTEs that a
-    /// concurrent zap cleared are skipped, and only the Accessed bit is cleared (atomically).
+    /// kvm_rmap_age_gfn_range(): never under mmu_lock. Each rmap is locked read-only, SPTEs that a
+    /// concurrent zap cleared are skipped; an A/D-enabled SPTE loses Accessed (clear_bit), an
+    /// A/D-disabled one is access-tracked with cmpxchg64, which leaves it young if the SPTE changed
+    /// since it was read. Ret = young.
     /// </summary>
-    private Co KvmRmapAgeGfnRangeLockless(ulong slot, ulong start, ulong end, bool testOnly)
+    private Co KvmRmapAgeGfnRange(ulong slot, ulong start, ulong end, bool testOnly)
     {
         var self = Self;
         bool young = false, leaked = false;
@@ -64,12 +24,9 @@ public sealed partial class Kvm
                 self.Ret = 1;
                 yield break;
             }
-            // Marking SPTEs for access tracking outside of mmu_lock is unsupported: report young, leave it as-is.
-            if (Spte.AdEnabled(spte))
-            {
-                yield return null;
-                ClearSpteAccessed(sptep);
-            }
+            yield return null;
+            if (Spte.AdEnabled(spte)) ClearSpteAccessed(sptep);
+            else MarkSpteForAccessTrackLockless(sptep, spte);
             young = true;
             self.Ret = 0;
         }
@@ -87,7 +44,7 @@ public sealed partial class Kvm
                 // The lock was elided because the rmap was empty: there is nothing this walker may
                 // walk. Re-reading the head could find entries it holds no lock over.
                 if (rmapVal == 0 && !_bugs.Has(Bugs.LocklessRereadEmpty)) { }
-                else if (_bugs.Has(Bugs.LockedWalkerLockless)) yield return Call(ForEachRmapSpte(head, age, "kvm_rmap_age_gfn_range_lockless"));
+                else if (_bugs.Has(Bugs.LockedWalkerLockless)) yield return Call(ForEachRmapSpte(head, age, "kvm_rmap_age_gfn_range"));
                 else yield return Call(ForEachRmapSpteLockless(head, age));
                 if (testOnly && young)
                 {
@@ -99,6 +56,14 @@ public sealed partial class Kvm
             }
         }
         self.Ret = young ? 1UL : 0;
+    }
+
+    /// <summary>cmpxchg64(sptep, spte, mark_spte_for_access_track(spte)): if it fails, the SPTE is being modified and most likely stays young.</summary>
+    private void MarkSpteForAccessTrackLockless(ulong sptep, ulong spte)
+    {
+        ulong tracked = Spte.MarkForAccessTrack(spte);
+        if (_mem.CompareExchange(sptep, spte, tracked) == spte) _check.OnSpteWrite(sptep, spte, tracked, SpteWriter.Age);
+        else _m.Event(MmuEvent.AgingCmpxchgFailed, SpteInfo(sptep).Gfn);
     }
 
     /// <summary>Clears the Accessed bit atomically (clear_bit()), safe without mmu_lock.</summary>

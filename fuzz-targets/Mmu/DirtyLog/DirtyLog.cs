@@ -38,8 +38,7 @@ public sealed partial class Kvm
             canYield: true, flushOnYield: false, flush: false));
         yield return null;
         WriteUnlockMmu();
-        yield return null;
-        FlushRemoteTlbs();                                     // kvm_flush_remote_tlbs_memslot()
+        yield return Call(KvmFlushRemoteTlbs());               // kvm_flush_remote_tlbs_memslot()
     }
 
     /// <summary>
@@ -55,8 +54,8 @@ public sealed partial class Kvm
         ulong slot = SlotOf(CurrentMemslots, id);
         if (slot != 0 && (_mem.ReadConst(slot + SFlags * 8) & KvmMemLogDirtyPages) != 0)
         {
-            _check.OnWriteProtectStart(id);
             ulong bitmap = _mem.ReadConst(slot + SDirtyBitmap * 8), baseGfn = _mem.ReadConst(slot + SBaseGfn * 8);
+            ulong harvested = 0;
             bool flush = false;
             yield return null;
             while (!TryWriteLockMmu()) yield return null;
@@ -64,6 +63,7 @@ public sealed partial class Kvm
             {
                 yield return null;
                 ulong mask = _mem.Exchange(bitmap + (ulong)w * 8, 0);
+                if (w == 0) harvested = mask;
                 for (int bit = 0; bit < 64; bit++)
                 {
                     if ((mask & (1UL << bit)) == 0) continue;
@@ -76,12 +76,8 @@ public sealed partial class Kvm
             }
             yield return null;
             WriteUnlockMmu();
-            if (flush)
-            {
-                yield return null;
-                FlushRemoteTlbs();
-            }
-            _check.OnWriteProtectDone(id);
+            if (flush) yield return Call(KvmFlushRemoteTlbs());
+            _check.OnDirtyLogHarvested(id, harvested);
         }
         yield return null;
         SlotsUnlock();

@@ -60,7 +60,7 @@ internal sealed partial class Checker
         if ((pte & HostPte.Present) == 0 || HostPte.Pfn(pte) != pfn || (write && (pte & HostPte.Writable) == 0))
             throw Fail(Invariant.InvalidationCompleteness, "guest access",
                 $"vCPU {vcpu.Id} {(write ? "wrote" : "read")} gfn 0x{gfn:x} via {via} to pfn {pfn}, but the host maps {DescribeHostPte(pte)}: stale translation");
-        if (write) CheckDirtyLogged(vcpu, gfn, via);
+        if (write) OnGuestWrite(vcpu, gfn, pfn, via);
     }
 
     private void CheckInvalidationBalanced()

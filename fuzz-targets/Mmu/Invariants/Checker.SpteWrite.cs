@@ -2,8 +2,8 @@ namespace Fuzz.Targets.Mmu;
 
 /// <summary>
 /// Every SPTE write: invariant 8 (W implies MMU-writable implies host-writable; a present SPTE keeps
-/// its pfn and host-writable bit) and invariant 14 (aging clears Accessed and nothing else, and a
-/// dirty bit is not lost unless the pfn was marked dirty). Records what the write leaves to flush.
+/// its pfn and host-writable bit) and invariant 14 (aging clears Accessed or access-tracks, and
+/// nothing else). Records what the write leaves to flush.
 /// </summary>
 internal sealed partial class Checker
 {
@@ -25,8 +25,6 @@ internal sealed partial class Checker
         }
         if (oldPresent && !present) _pendingZapFlush = true;
         if (oldPresent && present && Spte.IsMmuWritable(old) && !Spte.IsMmuWritable(spte)) _pendingMmuWritableFlush = true;
-        if (oldPresent && Spte.IsDirty(old) && !(present && Spte.IsDirty(spte)) && (_kvm.Pfns[(int)Spte.ToPfn(old)] & Kvm.PfnState.Dirty) == 0)
-            throw Fail(Invariant.AgingHarmless, writer.ToString(), $"dirty bit of SPTE 0x{sptep:x} lost without marking pfn {Spte.ToPfn(old)} dirty: {Spte.Describe(old)} -> {Spte.Describe(spte)}");
         if (writer == SpteWriter.Age && spte != (old & ~Spte.Accessed) && spte != Spte.MarkForAccessTrack(old))
             throw Fail(Invariant.AgingHarmless, "aging", $"aging changed more than Accessed on SPTE 0x{sptep:x}: {Spte.Describe(old)} -> {Spte.Describe(spte)}");
     }

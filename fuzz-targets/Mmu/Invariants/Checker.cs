@@ -37,6 +37,9 @@ internal sealed partial class Checker
         _installedSet.Clear();
         _installed.Clear();
         Array.Clear(_wpComplete);
+        Array.Clear(_writeTracked);
+        _unloggedWrites.Clear();
+        _writtenPfns.Clear();
         _pendingZapFlush = _pendingMmuWritableFlush = false;
         _rmapsChanged = true;
         _mayBlockDepth = 0;
@@ -50,6 +53,7 @@ internal sealed partial class Checker
         CheckNoRmapHeld();
         CheckInvalidationBalanced();
         CheckFlushed();
+        CheckNoLostDirtyPage();
         CheckNoRmapLocked();
         CheckRmaps("quiescent");
         CheckNoPteListDescLeaked();

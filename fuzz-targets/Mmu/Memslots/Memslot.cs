@@ -3,12 +3,12 @@ namespace Fuzz.Targets.Mmu;
 public sealed partial class Kvm
 {
     // struct kvm_memory_slot words
-    internal const int SBaseGfn = 0, SNpages = 1, SFlags = 2, SUserspaceAddr = 3, SId = 4, SRmap4K = 5, SRmap2M = 6, SDirtyBitmap = 7, SlotWords = 8;
+    internal const int SBaseGfn = 0, SNpages = 1, SFlags = 2, SUserspaceAddr = 3, SId = 4, SRmap4K = 5, SRmap2M = 6, SDirtyBitmap = 7, SGfnWriteTrack = 8, SlotWords = 9;
     internal const ulong KvmMemLogDirtyPages = 1, KvmMemslotInvalid = 1UL << 16;
 
     public static ulong SlotBaseGfn(int slot) => (ulong)slot * PagesPerHpage2M;
 
-    /// <summary>kvm_alloc_memslot_metadata: per-level rmap arrays sized like the kernel's.</summary>
+    /// <summary>kvm_alloc_memslot_metadata: per-level rmap arrays sized like the kernel's, and the gfn write-track counts.</summary>
     private ulong AllocMemslot(int id)
     {
         ulong baseGfn = SlotBaseGfn(id);
@@ -19,6 +19,7 @@ public sealed partial class Kvm
         _mem.Write(slot + SId * 8, (ulong)id);
         _mem.Write(slot + SRmap4K * 8, _mem.Alloc(RmapEntries(baseGfn, 1), ObjRmapArray, Labels.Rmap4K[id]));
         _mem.Write(slot + SRmap2M * 8, _mem.Alloc(RmapEntries(baseGfn, 2), ObjRmapArray, Labels.Rmap2M[id]));
+        _mem.Write(slot + SGfnWriteTrack * 8, _mem.Alloc(SlotPages, ObjGfnWriteTrack, Labels.GfnWriteTrack[id]));
         return slot;
     }
 

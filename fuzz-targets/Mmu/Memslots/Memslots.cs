@@ -101,6 +101,7 @@ public sealed partial class Kvm
             yield return null;
             _mem.Free(_mem.ReadConst(old + SRmap4K * 8));
             _mem.Free(_mem.ReadConst(old + SRmap2M * 8));
+            _mem.Free(_mem.ReadConst(old + SGfnWriteTrack * 8));
             ulong bitmap = _mem.ReadConst(old + SDirtyBitmap * 8);
             if (bitmap != 0) _mem.Free(bitmap);
             _mem.Free(invalid);
@@ -120,11 +121,7 @@ public sealed partial class Kvm
         yield return null;
         while (!TryWriteLockMmu()) yield return null;
         yield return Call(KvmUnmapGfnRange(slot, baseGfn, baseGfn + npages, mayBlock: true));
-        if (self.Ret != 0)
-        {
-            yield return null;
-            FlushRemoteTlbs();
-        }
+        if (self.Ret != 0) yield return Call(KvmFlushRemoteTlbs());
         yield return null;
         WriteUnlockMmu();
     }

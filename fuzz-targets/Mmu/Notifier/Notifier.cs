@@ -35,7 +35,7 @@ public sealed partial class Kvm
     private Co KvmHandleHvaRange(ulong hvaStart, ulong hvaEnd, HvaHandler handler, ulong pte = 0)
     {
         var self = Self;
-        bool lockless = handler is HvaHandler.ClearYoung or HvaHandler.TestYoung && AdEnabled;
+        bool lockless = handler is HvaHandler.ClearYoung or HvaHandler.TestYoung;   // CONFIG_KVM_MMU_LOCKLESS_AGING
         yield return null;
         int idx = SrcuReadLock();
         yield return null;
@@ -83,10 +83,7 @@ public sealed partial class Kvm
             ret |= self.Ret != 0;
         }
         if (handler is HvaHandler.Unmap or HvaHandler.ChangePte && ret)   // range->flush_on_ret
-        {
-            yield return null;
-            FlushRemoteTlbs();
-        }
+            yield return Call(KvmFlushRemoteTlbs());
         if (found && !lockless)
         {
             yield return null;

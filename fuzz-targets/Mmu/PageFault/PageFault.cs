@@ -6,6 +6,7 @@ internal sealed class KvmPageFault
     public ulong Gfn;
     public int Alias;
     public bool Write;
+    public bool Present;          // PFERR_PRESENT_MASK: the SPTE had R, W or X when the access faulted
     public ulong Slot;
     public ulong MmuSeq;
     public ulong Pfn;
@@ -14,10 +15,11 @@ internal sealed class KvmPageFault
 
 public sealed partial class Kvm
 {
-    internal const ulong RetPfFixed = 0, RetPfRetry = 1, RetPfEmulate = 2, RetPfEfault = 3;
+    internal const ulong RetPfFixed = 0, RetPfRetry = 1, RetPfEmulate = 2, RetPfEfault = 3, RetPfSpurious = 4,
+        RetPfWriteProtected = 5, RetPfInvalid = 6;
 
     /// <summary>kvm_mmu_page_fault(): retries RET_PF_RETRY like a vCPU re-entering the guest would, a few times.</summary>
-    internal Co KvmMmuPageFault(Vcpu vcpu, int alias, ulong gfn, bool write)
+    internal Co KvmMmuPageFault(Vcpu vcpu, int alias, ulong gfn, bool write, bool present)
     {
         var self = Self;
         ulong r = RetPfRetry;
@@ -25,7 +27,7 @@ public sealed partial class Kvm
         {
             yield return null;
             int idx = SrcuReadLock();
-            yield return Call(DirectPageFault(new KvmPageFault { Gfn = gfn, Alias = alias, Write = write }));
+            yield return Call(DirectPageFault(vcpu, new KvmPageFault { Gfn = gfn, Alias = alias, Write = write, Present = present }));
             r = self.Ret;
             yield return null;
             SrcuReadUnlock(idx);
@@ -36,16 +38,28 @@ public sealed partial class Kvm
 
     private static string RetName(ulong r) => r switch
     {
-        RetPfFixed => "fixed", RetPfRetry => "retry", RetPfEmulate => "no memslot (emulate)", _ => "-EFAULT",
+        RetPfFixed => "fixed", RetPfRetry => "retry", RetPfEmulate => "no memslot (emulate)", RetPfSpurious => "spurious",
+        RetPfWriteProtected => "write-tracked (emulate)", _ => "-EFAULT",
     };
 
-    /// <summary>direct_page_fault(), the shadow MMU's direct map; the caller holds SRCU.</summary>
-    private Co DirectPageFault(KvmPageFault fault)
+    /// <summary>
+    /// direct_page_fault(), the shadow MMU's direct map; the caller holds SRCU. A write to a
+    /// write-tracked gfn is emulated; fast_page_fault() gets the first try; the slow path marks the
+    /// folio dirty when it finishes under mmu_lock (kvm_mmu_finish_page_fault()).
+    /// </summary>
+    private Co DirectPageFault(Vcpu vcpu, KvmPageFault fault)
     {
         var self = Self;
         yield return null;
         fault.Slot = GfnToMemslot(CurrentMemslots, fault.Gfn);
         if (fault.Slot == 0) { self.Ret = RetPfEmulate; yield break; }
+        if (fault.Present && fault.Write)                   // page_fault_handle_page_track()
+        {
+            yield return null;
+            if (KvmGfnIsWriteTracked(fault.Slot, fault.Gfn)) { self.Ret = RetPfWriteProtected; yield break; }
+        }
+        yield return Call(FastPageFault(vcpu, fault));
+        if (self.Ret != RetPfInvalid) yield break;
         if ((_mem.ReadConst(fault.Slot + SFlags * 8) & KvmMemslotInvalid) != 0) { self.Ret = RetPfRetry; yield break; }
 
         // kvm_mmu_faultin_pfn(): snapshot the sequence before resolving the pfn (smp_rmb() after).
@@ -73,6 +87,7 @@ public sealed partial class Kvm
             yield break;
         }
         yield return Call(MmuSetSpte(fault));
+        if (fault.MapWritable) SetPfnDirty(fault.Pfn);     // kvm_release_faultin_page(..., fault->map_writable)
         yield return null;
         WriteUnlockMmu();
         self.Ret = RetPfFixed;
@@ -146,6 +161,7 @@ public sealed partial class Kvm
             else wasRmapped = true;
         }
         ulong logging = _mem.ReadConst(fault.Slot + SFlags * 8) & KvmMemLogDirtyPages;
+        yield return null;
         ulong spte = MakeSpte(fault);
         if (Spte.IsWritable(spte) && logging != 0)
             yield return Call(MarkPageDirtyInSlot(fault.Slot, fault.Gfn));
@@ -153,38 +169,43 @@ public sealed partial class Kvm
         _check.OnFaultInstall(fault, sptep, spte);
         if (!Spte.IsShadowPresent(old)) MmuSpteSet(sptep, spte);
         else if (_mem.Read(sptep) != spte) flush |= MmuSpteUpdate(sptep, spte);
-        if (flush)
-        {
-            yield return null;
-            FlushRemoteTlbs();
-        }
+        if (flush) yield return Call(KvmFlushRemoteTlbs());
         if (!wasRmapped)
         {
             yield return Call(PteListAdd(sptep, GfnToRmap(fault.Slot, fault.Gfn, 1)));
         }
     }
 
-    /// <summary>make_spte() for a direct leaf with ACC_ALL: writable whenever host and slot allow it, accessed, dirty if writable.</summary>
+    /// <summary>
+    /// make_spte() for a direct leaf with ACC_ALL, not prefetched: Accessed (EPT keeps the bit even
+    /// with A/D disabled), W and MMU-writable when the host allows writes, Dirty too when A/D bits are
+    /// on. A write-tracked gfn gets neither W nor MMU-writable (mmu_try_to_unsync_pages() refuses).
+    /// Reads the write-track count: one step, under mmu_lock.
+    /// </summary>
     private ulong MakeSpte(KvmPageFault fault)
     {
-        ulong spte = Spte.MmuPresent | Spte.Readable | Spte.Executable | (fault.Pfn << Spte.PfnShift);
+        ulong spte = Spte.MmuPresent | Spte.Readable | Spte.Executable | Spte.Accessed | (fault.Pfn << Spte.PfnShift);
         if (!AdEnabled) spte |= Spte.AdDisabled;
         if (fault.MapWritable)
         {
-            spte |= Spte.HostWritable | Spte.MmuWritable | Spte.Writable;
-            if (AdEnabled) spte |= Spte.Dirty;
+            spte |= Spte.HostWritable;
+            if (!KvmGfnIsWriteTracked(fault.Slot, fault.Gfn))
+            {
+                spte |= Spte.MmuWritable | Spte.Writable;
+                if (AdEnabled) spte |= Spte.Dirty;
+            }
         }
-        if (AdEnabled) spte |= Spte.Accessed;
         return spte;
     }
 
-    /// <summary>mark_page_dirty_in_slot(): set_bit in the slot's dirty bitmap.</summary>
+    /// <summary>mark_page_dirty_in_slot(): set_bit in the slot's dirty bitmap, if the slot logs dirty pages.</summary>
     private Co MarkPageDirtyInSlot(ulong slot, ulong gfn)
     {
         ulong bitmap = _mem.ReadConst(slot + SDirtyBitmap * 8);
-        if (bitmap == 0) yield break;
+        if (bitmap == 0 || (_mem.ReadConst(slot + SFlags * 8) & KvmMemLogDirtyPages) == 0) yield break;
         ulong rel = gfn - _mem.ReadConst(slot + SBaseGfn * 8);
         yield return null;
         _mem.FetchOr(bitmap + (rel / 64) * 8, 1UL << (int)(rel % 64));
+        _check.OnMarkPageDirty((int)_mem.ReadConst(slot + SId * 8), gfn);
     }
 }

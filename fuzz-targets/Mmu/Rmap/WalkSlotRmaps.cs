@@ -27,8 +27,7 @@ public sealed partial class Kvm
                 {
                     if (flush && flushOnYield && !_bugs.Has(Bugs.YieldNoFlush))
                     {
-                        yield return null;
-                        FlushRemoteTlbs();
+                        yield return Call(KvmFlushRemoteTlbs());
                         flush = false;
                     }
                     yield return Call(CondReschedRwlockWrite());

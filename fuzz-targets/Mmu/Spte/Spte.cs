@@ -28,9 +28,24 @@ public static class Spte
     /// <summary>Access-tracked: MMU-present, but no RWX bits, so the hardware faults on any access.</summary>
     public static bool IsAccessTrack(ulong spte) => !AdEnabled(spte) && (spte & RwxMask) == 0;
 
-    public static bool IsAccessed(ulong spte) => AdEnabled(spte) ? (spte & Accessed) != 0 : !IsAccessTrack(spte);
+    /// <summary>is_accessed_spte(): EPT keeps shadow_accessed_mask even without A/D bits, so KVM sets and clears it in software.</summary>
+    public static bool IsAccessed(ulong spte) => (spte & Accessed) != 0;
 
-    public static bool IsDirty(ulong spte) => AdEnabled(spte) ? (spte & Dirty) != 0 : IsWritable(spte);
+    /// <summary>
+    /// spte_needs_atomic_update(): the SPTE has bits something may change without mmu_lock and that
+    /// must not be lost: W that fast_page_fault() may restore (MMU-writable but not W), any A/D-disabled
+    /// SPTE (aging access-tracks it, fast_page_fault() restores it), and a W SPTE whose Dirty bit
+    /// the CPU may still set. A lost Accessed bit is tolerated.
+    /// </summary>
+    public static bool NeedsAtomicUpdate(ulong spte)
+    {
+        if (!IsWritable(spte) && IsMmuWritable(spte)) return true;
+        if (!AdEnabled(spte)) return true;
+        return IsWritable(spte) && (spte & Dirty) == 0;
+    }
+
+    /// <summary>leaf_spte_change_needs_tlb_flush(): only MMU-writable going 1→0 must be flushed at once.</summary>
+    public static bool LeafChangeNeedsTlbFlush(ulong old, ulong spte) => IsMmuWritable(old) && !IsMmuWritable(spte);
 
     /// <summary>mark_spte_for_access_track(): A/D SPTEs lose Accessed; others lose RWX, R/X saved high.</summary>
     public static ulong MarkForAccessTrack(ulong spte)

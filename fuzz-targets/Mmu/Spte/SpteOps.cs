@@ -10,41 +10,35 @@ public sealed partial class Kvm
     }
 
     /// <summary>
-    /// mmu_spte_update(): atomic exchange (the SPTE may have volatile A/D bits), carries A/D state
-    /// over to the pfn, and returns whether a remote TLB flush is needed.
+    /// mmu_spte_update(): same pfn, new bits; an exchange where a lockless writer may race
+    /// (spte_needs_atomic_update()), a plain store otherwise. Returns whether a remote TLB flush is
+    /// needed before mmu_lock is released: only when MMU-writable went 1→0. Accessed and Dirty
+    /// changes need none (aging tolerates stale TLB entries; dirty logging flushes on its own).
     /// </summary>
     private bool MmuSpteUpdate(ulong sptep, ulong newSpte)
     {
-        ulong old = _mem.Exchange(sptep, newSpte);
-        bool flush = false;
-        if (Spte.IsShadowPresent(old))
+        ulong old = _mem.Read(sptep);
+        if (!Spte.IsShadowPresent(old))
         {
-            if (Spte.IsMmuWritable(old) && !Spte.IsWritable(newSpte)) flush = true;
-            if (Spte.IsAccessed(old) && !Spte.IsAccessed(newSpte))
-            {
-                flush = true;
-                SetPfnAccessed(Spte.ToPfn(old));
-            }
-            if (Spte.IsDirty(old) && !Spte.IsDirty(newSpte))
-            {
-                flush = true;
-                SetPfnDirty(Spte.ToPfn(old));
-            }
+            MmuSpteSet(sptep, newSpte);
+            return false;
         }
+        if (Spte.NeedsAtomicUpdate(old)) old = _mem.Exchange(sptep, newSpte);
+        else _mem.Write(sptep, newSpte);
         _check.OnSpteWrite(sptep, old, newSpte, SpteWriter.Update);
-        return flush;
+        return Spte.LeafChangeNeedsTlbFlush(old, newSpte);
     }
 
-    /// <summary>mmu_spte_clear_track_bits(): zaps the SPTE and passes its A/D state to the pfn. Returns the old SPTE.</summary>
+    /// <summary>
+    /// mmu_spte_clear_track_bits(): zaps the SPTE, atomically where a lockless writer may race.
+    /// Since 6.13 nothing is passed to the folio here: it was marked dirty when the fault that
+    /// made the SPTE writable finished. Returns the old SPTE.
+    /// </summary>
     internal ulong MmuSpteClearTrackBits(ulong sptep)
     {
-        ulong old = _mem.Exchange(sptep, 0);
-        if (Spte.IsShadowPresent(old))
-        {
-            ulong pfn = Spte.ToPfn(old);
-            if (Spte.IsAccessed(old)) SetPfnAccessed(pfn);
-            if (Spte.IsDirty(old)) SetPfnDirty(pfn);
-        }
+        ulong old = _mem.Read(sptep);
+        if (Spte.IsShadowPresent(old) && Spte.NeedsAtomicUpdate(old)) old = _mem.Exchange(sptep, 0);
+        else _mem.Write(sptep, 0);
         _check.OnSpteWrite(sptep, old, 0, SpteWriter.Zap);
         return old;
     }
@@ -69,4 +63,4 @@ public sealed partial class Kvm
     }
 }
 
-internal enum SpteWriter { Install, Update, Zap, Age, Hardware }
+internal enum SpteWriter { Install, Update, Zap, Age, Hardware, FastPageFault }

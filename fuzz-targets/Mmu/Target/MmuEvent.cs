@@ -30,4 +30,13 @@ public enum MmuEvent : uint
 
     /// <summary>pte_list_add() prepended a new head descriptor to a full one (the descriptors in the chain after it).</summary>
     PteListDescPrepended = 32,
+
+    /// <summary>fast_page_fault() fixed an SPTE with its cmpxchg, outside mmu_lock (the gfn).</summary>
+    FastPageFaultFixed = 33,
+
+    /// <summary>fast_page_fault()'s cmpxchg lost a race with another SPTE writer (the gfn).</summary>
+    FastPageFaultRace = 34,
+
+    /// <summary>Aging's cmpxchg64 to access-track an SPTE lost a race, and the SPTE stays young (the gfn).</summary>
+    AgingCmpxchgFailed = 35,
 }

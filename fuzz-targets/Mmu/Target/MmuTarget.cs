@@ -18,6 +18,7 @@ public sealed class MmuTarget
     {
         PageFault, GuestAccess, MprotectReadOnly, MprotectReadWrite, MadviseDontneed, ClearYoung, TestYoung,
         MemslotCreate, MemslotDelete, DirtyLogEnable, DirtyLogGet, ZapShadowPage, PageFaultAliases, ReplacePage,
+        WriteTrackAdd, WriteTrackRemove,
     }
 
     private static readonly ArgSpec Slot = new("slot", Kvm.MaxSlots);
@@ -34,7 +35,7 @@ public sealed class MmuTarget
         new("mprotect_ro", "host mprotect(PROT_READ) inside invalidate_range_start/end", Slot, Gfn, Npages),
         new("mprotect_rw", "host mprotect(PROT_READ|PROT_WRITE) inside invalidate_range_start/end", Slot, Gfn, Npages),
         new("madvise_dontneed", "host madvise(MADV_DONTNEED): pages zapped and freed", Slot, Gfn, Npages),
-        new("clear_young", "mmu_notifier clear_young (kvm_age_gfn): lockless with A/D bits, locked without", Slot, Gfn, Npages),
+        new("clear_young", "mmu_notifier clear_young (kvm_age_gfn): lockless; clears Accessed, or access-tracks with cmpxchg64 without A/D bits", Slot, Gfn, Npages),
         new("test_young", "mmu_notifier test_young (kvm_test_age_gfn)", Slot, Gfn, Npages),
         new("memslot_create", "KVM_SET_USER_MEMORY_REGION create", Slot),
         new("memslot_delete", "KVM_SET_USER_MEMORY_REGION delete: invalid slot, SRCU, zap, remove", Slot),
@@ -43,6 +44,8 @@ public sealed class MmuTarget
         new("zap_shadow_page", "reclaim one leaf shadow page: drop_spte each SPTE, commit zap with flush", Slot, Alias),
         new("page_fault_aliases", "read faults on one gfn through count guest translations (shadow paging): aliases alias..alias+count-1, one page_fault each", Slot, Gfn, Alias, Count),
         new("replace_page", "host replace_page() (KSM merge): the page behind one hva becomes a new write-protected page, inside invalidate_range_start/end", Slot, Gfn),
+        new("write_track_add", "kvm_write_track_add_gfn(): count the gfn write-tracked, clear W and MMU-writable from its SPTEs, flush under mmu_lock", Slot, Gfn),
+        new("write_track_remove", "kvm_write_track_remove_gfn(): drop one write-track count of the gfn, if it has one", Slot, Gfn),
     ], Kvm.MaxVcpus);
 
     public static readonly ProgramCodec Codec = new(Vocabulary);
@@ -191,7 +194,7 @@ public sealed class MmuRunner : IFuzzTarget
         switch ((MmuTarget.Op)op.Op)
         {
             case MmuTarget.Op.PageFault:
-                return _kvm.KvmMmuPageFault(_kvm.Vcpus[thread], op.A3, Kvm.GfnOf(slot, op.A1), op.A2 != 0);
+                return _kvm.VcpuPageFault(_kvm.Vcpus[thread], op.A3, Kvm.GfnOf(slot, op.A1), op.A2 != 0);
             case MmuTarget.Op.GuestAccess:
                 return _kvm.GuestAccess(thread, op.A3, Kvm.GfnOf(slot, op.A1), op.A2 != 0);
             case MmuTarget.Op.MprotectReadOnly:
@@ -217,6 +220,8 @@ public sealed class MmuRunner : IFuzzTarget
             case MmuTarget.Op.DirtyLogGet: return _kvm.DirtyLogGet(slot);
             case MmuTarget.Op.ZapShadowPage: return _kvm.ZapShadowPage(op.A1, slot);
             case MmuTarget.Op.ReplacePage: return _kvm.ReplacePage(Kvm.HvaRange(slot, op.A1, 1).Start);
+            case MmuTarget.Op.WriteTrackAdd: return _kvm.KvmWriteTrackAddGfn(Kvm.GfnOf(slot, op.A1));
+            case MmuTarget.Op.WriteTrackRemove: return _kvm.KvmWriteTrackRemoveGfn(Kvm.GfnOf(slot, op.A1));
             default: return PageFaultAliases(_kvm.Vcpus[thread], Kvm.GfnOf(slot, op.A1), op.A2, op.A3 + 1);
         }
     }
@@ -229,6 +234,6 @@ public sealed class MmuRunner : IFuzzTarget
     private Co PageFaultAliases(Vcpu vcpu, ulong gfn, int alias, int count)
     {
         for (int i = 0; i < count; i++)
-            yield return _machine.Call(_kvm.KvmMmuPageFault(vcpu, alias + i, gfn, write: false));
+            yield return _machine.Call(_kvm.VcpuPageFault(vcpu, alias + i, gfn, write: false));
     }
 }

@@ -13,16 +13,32 @@ public sealed partial class Kvm
         for (int attempt = 0; attempt < 2; attempt++)
         {
             yield return null;
-            if (TryHardwareAccess(Vcpus[vcpu], alias, gfn, write)) yield break;
+            if (TryHardwareAccess(Vcpus[vcpu], alias, gfn, write, out bool present)) yield break;
             if (attempt == 1) break;
-            yield return Call(KvmMmuPageFault(Vcpus[vcpu], alias, gfn, write));
-            if (self.Ret != RetPfFixed) yield break;
+            yield return Call(KvmMmuPageFault(Vcpus[vcpu], alias, gfn, write, present));
+            if (self.Ret is not (RetPfFixed or RetPfSpurious)) yield break;
         }
     }
 
-    /// <summary>One step: the TLB lookup, or the page walk with its A/D update and TLB fill, is atomic to the other actors.</summary>
-    private bool TryHardwareAccess(Vcpu vcpu, int alias, ulong gfn, bool write)
+    /// <summary>
+    /// An EPT violation taken on (alias, gfn) as the page_fault operations model it: one step in which
+    /// the hardware reads the SPTE for the error code's present bit, then kvm_mmu_page_fault().
+    /// </summary>
+    internal Co VcpuPageFault(Vcpu vcpu, int alias, ulong gfn, bool write)
     {
+        yield return null;
+        ulong sptep = SpteAddr(alias, gfn, create: false);
+        bool present = sptep != 0 && EptPresent(_mem.Read(sptep));
+        yield return Call(KvmMmuPageFault(vcpu, alias, gfn, write, present));
+    }
+
+    /// <summary>What EPT calls present: any of R, W, X (an access-tracked SPTE has none).</summary>
+    private static bool EptPresent(ulong spte) => Spte.IsShadowPresent(spte) && (spte & Spte.RwxMask) != 0;
+
+    /// <summary>One step: the TLB lookup, or the page walk with its A/D update and TLB fill, is atomic to the other actors.</summary>
+    private bool TryHardwareAccess(Vcpu vcpu, int alias, ulong gfn, bool write, out bool present)
+    {
+        present = false;
         int i = vcpu.Tlb.Find(alias, gfn);
         if (i >= 0)
         {
@@ -36,6 +52,7 @@ public sealed partial class Kvm
         ulong sptep = SpteAddr(alias, gfn, create: false);
         if (sptep == 0) return false;
         ulong spte = _mem.Read(sptep);
+        present = EptPresent(spte);
         if (!Spte.IsShadowPresent(spte) || (spte & Spte.Readable) == 0) return false;
         if (write && !Spte.IsWritable(spte)) return false;
         if (Spte.AdEnabled(spte))

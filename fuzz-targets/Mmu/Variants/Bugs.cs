@@ -38,8 +38,13 @@ public static class Bugs
         "replace_page() delivers the new PTE through .change_pte: kvm_set_spte_gfn() rewrites present SPTEs to the new pfn under mmu_lock, outside any invalidation bracket and without bumping mmu_invalidate_seq",
         Invariant.NoStaleInstall) { Index = 6 };
 
+    public static readonly BugVariant FastPfDirtyBeforeCmpxchg = new("fast-pf-dirty-before-cmpxchg",
+        "arch/x86/kvm/mmu/mmu.c fast_pf_fix_direct_spte(): mark_page_dirty_in_slot() only after a successful try_cmpxchg64()",
+        "fast_page_fault() marks the gfn dirty before its cmpxchg restores W: KVM_GET_DIRTY_LOG can harvest the bit and skip the still read-only SPTE in between, and the guest's writes through the restored W are never logged",
+        Invariant.DirtyLogging) { Index = 7 };
+
     /// <summary>In the order `fuzz targets` lists them; a variant's position is its <see cref="BugVariant.Index"/>.</summary>
-    public static readonly IReadOnlyList<BugVariant> All = [StaleFault, RoUnlockEmpty, LockedWalkerLockless, TestAgeLeak, YieldNoFlush, LocklessRereadEmpty, ChangePte];
+    public static readonly IReadOnlyList<BugVariant> All = [StaleFault, RoUnlockEmpty, LockedWalkerLockless, TestAgeLeak, YieldNoFlush, LocklessRereadEmpty, ChangePte, FastPfDirtyBeforeCmpxchg];
 
     public static BugVariant? Find(string id) => All.FirstOrDefault(b => b.Id == id);
 }

@@ -31,11 +31,7 @@ public sealed partial class Kvm
                 zapped = true;
             }
         }
-        if (zapped)
-        {
-            yield return null;
-            FlushRemoteTlbs();
-        }
+        if (zapped) yield return Call(KvmFlushRemoteTlbs());
         yield return null;
         WriteUnlockMmu();
     }

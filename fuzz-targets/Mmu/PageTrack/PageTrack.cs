@@ -1,0 +1,79 @@
+namespace Fuzz.Targets.Mmu;
+
+/// <summary>
+/// Write tracking (arch/x86/kvm/mmu/page_track.c), as KVMGT and shadow paging use it: a tracked
+/// gfn is mapped without W and without MMU-writable, so every guest write to it faults and is
+/// emulated, and fast_page_fault() cannot restore W behind the tracker's back.
+/// </summary>
+public sealed partial class Kvm
+{
+    private ulong WriteTrackAddr(ulong slot, ulong gfn) =>
+        _mem.ReadConst(slot + SGfnWriteTrack * 8) + (gfn - _mem.ReadConst(slot + SBaseGfn * 8)) * 8;
+
+    /// <summary>kvm_gfn_is_write_tracked(): READ_ONCE of the gfn's count; the caller has passed a scheduling point.</summary>
+    private bool KvmGfnIsWriteTracked(ulong slot, ulong gfn) => _mem.Read(WriteTrackAddr(slot, gfn)) != 0;
+
+    /// <summary>
+    /// kvm_write_track_add_gfn(): under SRCU and mmu_lock, __kvm_write_track_add_gfn() bumps the
+    /// count and kvm_mmu_slot_gfn_write_protect() clears W and MMU-writable from the gfn's SPTEs
+    /// (rmap_write_protect() with pt_protect), then kvm_flush_remote_tlbs() before the unlock.
+    /// </summary>
+    internal Co KvmWriteTrackAddGfn(ulong gfn)
+    {
+        var self = Self;
+        yield return null;
+        int idx = SrcuReadLock();
+        yield return null;
+        ulong slot = GfnToMemslot(CurrentMemslots, gfn);
+        if (slot != 0)
+        {
+            yield return null;
+            while (!TryWriteLockMmu()) yield return null;
+            ulong count = WriteTrackAddr(slot, gfn);
+            yield return null;
+            _mem.Write(count, _mem.Read(count) + 1);         // update_gfn_write_track(slot, gfn, 1)
+            bool flush = false;
+            for (int level = 1; level <= Levels; level++)     // kvm_mmu_slot_gfn_write_protect()
+            {
+                yield return Call(RmapWriteProtect(GfnToRmap(slot, gfn, level), ptProtect: true));
+                flush |= self.Ret != 0;
+            }
+            if (flush) yield return Call(KvmFlushRemoteTlbs());
+            yield return null;
+            WriteUnlockMmu();
+            _check.OnWriteTrackAdded((int)_mem.ReadConst(slot + SId * 8), gfn);
+            if (Tracing) _m.Log($"gfn 0x{gfn:x} write-tracked");
+        }
+        yield return null;
+        SrcuReadUnlock(idx);
+    }
+
+    /// <summary>
+    /// kvm_write_track_remove_gfn(): under SRCU and mmu_lock, drop one count (callers pair it with an
+    /// add; the model's caller removes only what it added). SPTEs regain W on the next fault.
+    /// </summary>
+    internal Co KvmWriteTrackRemoveGfn(ulong gfn)
+    {
+        yield return null;
+        int idx = SrcuReadLock();
+        yield return null;
+        ulong slot = GfnToMemslot(CurrentMemslots, gfn);
+        if (slot != 0)
+        {
+            yield return null;
+            while (!TryWriteLockMmu()) yield return null;
+            ulong count = WriteTrackAddr(slot, gfn);
+            yield return null;
+            ulong n = _mem.Read(count);
+            if (n != 0)
+            {
+                _check.OnWriteTrackRemoving((int)_mem.ReadConst(slot + SId * 8), gfn);
+                _mem.Write(count, n - 1);                     // update_gfn_write_track(slot, gfn, -1)
+            }
+            yield return null;
+            WriteUnlockMmu();
+        }
+        yield return null;
+        SrcuReadUnlock(idx);
+    }
+}
