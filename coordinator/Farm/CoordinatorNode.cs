@@ -68,13 +68,7 @@ public sealed class CoordinatorNode : IAsyncDisposable
 
     /// <summary>Names seen in the merged-corpus log (what a restarted coordinator need not publish again).</summary>
     private readonly HashSet<string> _logged = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, WorkerInfo> _workers = new(StringComparer.Ordinal);
-
-    /// <summary>Per worker, its connections the broker said were opened and not yet closed.</summary>
-    private readonly Dictionary<string, HashSet<string>> _connections = new(StringComparer.Ordinal);
-
-    /// <summary>Per worker lost by a connection event, the broker's time of it: messages sent before then do not bring it back.</summary>
-    private readonly Dictionary<string, long> _closedAtUnixMs = new(StringComparer.Ordinal);
+    private readonly WorkerRegistry _workers;
     private readonly ConcurrentDictionary<string, TaskCompletionSource<Minimized?>> _pendingTasks = new(StringComparer.Ordinal);
     private readonly Channel<IDelivery> _inbox = Channel.CreateUnbounded<IDelivery>();
     private readonly CancellationTokenSource _stop = new();
@@ -85,7 +79,7 @@ public sealed class CoordinatorNode : IAsyncDisposable
     private Task? _processor, _monitor;
     private string? _marker;
     private readonly TaskCompletionSource _caughtUp = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private long _received, _accepted, _redundant, _messages, _crashesReceived, _tasksSent, _inFlight, _connectionEvents, _connectionEventsMalformed;
+    private long _received, _accepted, _redundant, _messages, _crashesReceived, _tasksSent, _inFlight;
     private int _active, _disposed;
 
     public CoordinatorNode(CoordinatorOptions options, ITargetFactory factory, ITransport transport)
@@ -94,6 +88,7 @@ public sealed class CoordinatorNode : IAsyncDisposable
         _factory = factory;
         _transport = transport;
         _envelopes = new EnvelopeFactory(options.Name, FarmWire.Campaign(options.Target, options.Bugs));
+        _workers = new WorkerRegistry(options.WorkerTimeout, () => Active, m => Log?.Invoke(m));
         Directory.CreateDirectory(options.WorkDir);
         Store = new CorpusStore(Path.Combine(options.WorkDir, "corpus", options.Target));
         Wal = new CorpusWal(Path.Combine(options.WorkDir, "accepted.wal"), Store);
@@ -123,12 +118,12 @@ public sealed class CoordinatorNode : IAsyncDisposable
     public long CrashesReceived => Interlocked.Read(ref _crashesReceived);
 
     /// <summary>Broker events about this farm's connections that were read (malformed ones are only counted).</summary>
-    public long ConnectionEvents => Interlocked.Read(ref _connectionEvents);
-    public long ConnectionEventsMalformed => Interlocked.Read(ref _connectionEventsMalformed);
+    public long ConnectionEvents => _workers.ConnectionEvents;
+    public long ConnectionEventsMalformed => _workers.ConnectionEventsMalformed;
 
-    public const string LostByConnectionEvent = "connection closed (broker event)";
+    public const string LostByConnectionEvent = WorkerRegistry.LostByConnectionEvent;
 
-    public IReadOnlyList<WorkerInfo> Workers { get { lock (_workers) return _workers.Values.OrderBy(w => w.Name, StringComparer.Ordinal).ToList(); } }
+    public IReadOnlyList<WorkerInfo> Workers => _workers.All;
 
     public event Action<string>? Log;
 
@@ -160,7 +155,7 @@ public sealed class CoordinatorNode : IAsyncDisposable
         Triage.Start();
         _processor = Task.Run(ProcessLoop);
         _monitor = Task.Run(MonitorLoop);
-        _subscriptions.Add(await _transport.WatchConnectionsAsync(OnConnectionEvent, cancel).ConfigureAwait(false));
+        _subscriptions.Add(await _transport.WatchConnectionsAsync(_workers.OnConnectionEvent, cancel).ConfigureAwait(false));
         _subscriptions.Add(await _transport.ConsumeAsync(Topology.Events, Options.Prefetch, d => _inbox.Writer.WriteAsync(d).AsTask(), cancel).ConfigureAwait(false));
         Log?.Invoke($"{Options.Name}: {CorpusCount} inputs, {Features.Features} features; waiting for the events queue (standby until the active coordinator goes)");
     }
@@ -302,7 +297,7 @@ public sealed class CoordinatorNode : IAsyncDisposable
             switch (env.BodyCase)
             {
                 case Envelope.BodyOneofCase.NewInputs:
-                    Seen(env.Sender, null, env.SentUnixMs);
+                    _workers.Seen(env.Sender, null, env.SentUnixMs);
                     foreach (var input in env.NewInputs.Inputs)
                     {
                         Interlocked.Increment(ref _received);
@@ -330,15 +325,15 @@ public sealed class CoordinatorNode : IAsyncDisposable
                     ackAfterAppend.Add(d);
                     break;
                 case Envelope.BodyOneofCase.Crash:
-                    Seen(env.Sender, null, env.SentUnixMs);
+                    _workers.Seen(env.Sender, null, env.SentUnixMs);
                     OnCrash(env.Sender, env.Crash, d);
                     break;
                 case Envelope.BodyOneofCase.Heartbeat:
-                    Seen(env.Sender, env.Heartbeat, env.SentUnixMs);
+                    _workers.Seen(env.Sender, env.Heartbeat, env.SentUnixMs);
                     await d.AckAsync().ConfigureAwait(false);
                     break;
                 case Envelope.BodyOneofCase.Leaving:
-                    Left(env.Sender);
+                    _workers.Left(env.Sender);
                     await d.AckAsync().ConfigureAwait(false);
                     break;
                 case Envelope.BodyOneofCase.TaskResult:
@@ -445,74 +440,6 @@ public sealed class CoordinatorNode : IAsyncDisposable
         }
     }
 
-    private void Seen(string name, Heartbeat? hb, long sentUnixMs)
-    {
-        var now = DateTime.UtcNow;
-        lock (_workers)
-        {
-            // Sent before its connection closed: queued while it was alive, not a sign of life now.
-            if (_closedAtUnixMs.TryGetValue(name, out long closedAt))
-            {
-                if (sentUnixMs < closedAt) return;
-                _closedAtUnixMs.Remove(name);
-            }
-            if (!_workers.TryGetValue(name, out var w))
-            {
-                _workers[name] = new WorkerInfo(name, now, now, WorkerState.Alive, hb ?? new Heartbeat()) { LastSentUnixMs = hb is null ? 0 : sentUnixMs };
-                Log?.Invoke($"worker {name} joined");
-                return;
-            }
-            if (w.State != WorkerState.Alive) Log?.Invoke($"worker {name} is back");
-            _workers[name] = w with { LastSeen = now, State = WorkerState.Alive, Last = hb ?? w.Last, LastSentUnixMs = hb is null ? w.LastSentUnixMs : sentUnixMs, LostBecause = null };
-        }
-    }
-
-    /// <summary>
-    /// A worker's connection opened: it joined (or is back). One closed: lost at once, unless it
-    /// has another open connection (a reconnection seen before the old connection's end) or said
-    /// goodbye. Only while active: a standby hears no heartbeats and would lose every worker again.
-    /// </summary>
-    private Task OnConnectionEvent(ConnectionEvent e)
-    {
-        if (e.Kind == ConnectionEventKind.Malformed)
-        {
-            if (Interlocked.Increment(ref _connectionEventsMalformed) <= 10) Log?.Invoke($"a broker connection event ignored: {e.Problem}");
-            return Task.CompletedTask;
-        }
-        Interlocked.Increment(ref _connectionEvents);
-        if (e.Role != ConnectionNames.Worker || !Active) return Task.CompletedTask;
-        lock (_workers)
-        {
-            if (!_connections.TryGetValue(e.Name, out var open)) _connections[e.Name] = open = new HashSet<string>(StringComparer.Ordinal);
-            if (e.Kind == ConnectionEventKind.Opened)
-            {
-                open.Add(e.Connection);
-                _closedAtUnixMs.Remove(e.Name);
-                Seen(e.Name, null, long.MaxValue);
-                return Task.CompletedTask;
-            }
-            open.Remove(e.Connection);
-            if (open.Count > 0 || !_workers.TryGetValue(e.Name, out var w) || w.State == WorkerState.Left) return Task.CompletedTask;
-            _closedAtUnixMs[e.Name] = e.BrokerUnixMs;
-            if (w.State == WorkerState.Alive)
-            {
-                _workers[e.Name] = w with { State = WorkerState.Lost, LostBecause = LostByConnectionEvent };
-                Log?.Invoke($"worker {e.Name} lost: {LostByConnectionEvent}, {(DateTime.UtcNow - w.LastSeen).TotalSeconds:F1}s after its last message");
-            }
-        }
-        return Task.CompletedTask;
-    }
-
-    private void Left(string name)
-    {
-        lock (_workers)
-            if (_workers.TryGetValue(name, out var w))
-            {
-                _workers[name] = w with { State = WorkerState.Left, LastSeen = DateTime.UtcNow };
-                Log?.Invoke($"worker {name} left");
-            }
-    }
-
     private async Task MonitorLoop()
     {
         StreamWriter? stats = Options.StatsInterval is null ? null
@@ -523,14 +450,7 @@ public sealed class CoordinatorNode : IAsyncDisposable
             while (!_stop.IsCancellationRequested)
             {
                 await Task.Delay(interval, _stop.Token).ConfigureAwait(false);
-                var now = DateTime.UtcNow;
-                lock (_workers)
-                    foreach (var w in _workers.Values.ToList())
-                        if (w.State == WorkerState.Alive && now - w.LastSeen > Options.WorkerTimeout)
-                        {
-                            _workers[w.Name] = w with { State = WorkerState.Lost, LostBecause = $"nothing from it for {Options.WorkerTimeout.TotalSeconds:0.#}s" };
-                            Log?.Invoke($"worker {w.Name} lost (nothing from it for {(now - w.LastSeen).TotalSeconds:F1}s)");
-                        }
+                _workers.ExpireSilent(DateTime.UtcNow);
                 stats?.WriteLine(JsonSerializer.Serialize(Stats(), StatsJson.Options));
             }
         }
