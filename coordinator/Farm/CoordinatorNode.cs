@@ -69,7 +69,7 @@ public sealed class CoordinatorNode : IAsyncDisposable
     /// <summary>Names seen in the merged-corpus log (what a restarted coordinator need not publish again).</summary>
     private readonly HashSet<string> _logged = new(StringComparer.Ordinal);
     private readonly WorkerRegistry _workers;
-    private readonly ConcurrentDictionary<string, TaskCompletionSource<Minimized?>> _pendingTasks = new(StringComparer.Ordinal);
+    private readonly TaskDispatch _tasks;
     private readonly Channel<IDelivery> _inbox = Channel.CreateUnbounded<IDelivery>();
     private readonly CancellationTokenSource _stop = new();
     private readonly List<IAsyncDisposable> _subscriptions = new();
@@ -79,7 +79,7 @@ public sealed class CoordinatorNode : IAsyncDisposable
     private Task? _processor, _monitor;
     private string? _marker;
     private readonly TaskCompletionSource _caughtUp = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private long _received, _accepted, _redundant, _messages, _crashesReceived, _tasksSent, _inFlight;
+    private long _received, _accepted, _redundant, _messages, _crashesReceived, _inFlight;
     private int _active, _disposed;
 
     public CoordinatorNode(CoordinatorOptions options, ITargetFactory factory, ITransport transport)
@@ -89,11 +89,12 @@ public sealed class CoordinatorNode : IAsyncDisposable
         _transport = transport;
         _envelopes = new EnvelopeFactory(options.Name, FarmWire.Campaign(options.Target, options.Bugs));
         _workers = new WorkerRegistry(options.WorkerTimeout, () => Active, m => Log?.Invoke(m));
+        _tasks = new TaskDispatch(options, transport, _envelopes, _workers);
         Directory.CreateDirectory(options.WorkDir);
         Store = new CorpusStore(Path.Combine(options.WorkDir, "corpus", options.Target));
         Wal = new CorpusWal(Path.Combine(options.WorkDir, "accepted.wal"), Store);
         Triage = new CrashTriage(factory, options.Target, options.Bugs, Path.Combine(options.WorkDir, "crashes"), options.MinimizeBudget);
-        if (options.MinimizeOnWorkers) Triage.Remote = MinimizeOnWorker;
+        if (options.MinimizeOnWorkers) Triage.Remote = _tasks.MinimizeOnWorker;
         Triage.Triaged += OnTriaged;
         _inputsLog = new StreamWriter(new FileStream(Path.Combine(options.WorkDir, "inputs.log"), FileMode.Append, FileAccess.Write, FileShare.Read));
     }
@@ -337,8 +338,7 @@ public sealed class CoordinatorNode : IAsyncDisposable
                     await d.AckAsync().ConfigureAwait(false);
                     break;
                 case Envelope.BodyOneofCase.TaskResult:
-                    if (_pendingTasks.TryRemove(env.TaskResult.TaskId, out var pending))
-                        pending.TrySetResult(env.TaskResult.KindCase == TaskResult.KindOneofCase.Minimized ? env.TaskResult.Minimized : null);
+                    _tasks.Complete(env.TaskResult);
                     await d.AckAsync().ConfigureAwait(false);
                     break;
                 default:
@@ -408,38 +408,6 @@ public sealed class CoordinatorNode : IAsyncDisposable
         }
     }
 
-    /// <summary>The triage thread's minimiser: a task for the workers, waited for; null (minimise here) when no worker is alive or it times out.</summary>
-    private MinimizeResult? MinimizeOnWorker(IFuzzTarget target, byte[] input, ProgramInput program, CrashKey key, TimeSpan budget, CancellationToken cancel)
-    {
-        if (!Workers.Any(w => w.State == WorkerState.Alive)) return null;
-        string id = $"minimize-{Guid.NewGuid():N}";
-        var tcs = new TaskCompletionSource<Minimized?>(TaskCreationOptions.RunContinuationsAsynchronously);
-        _pendingTasks[id] = tcs;
-        var env = _envelopes.New();
-        env.Task = new FarmTask
-        {
-            Id = id, ReplyTo = Topology.Events, Target = Options.Target, Bugs = { Options.Bugs },
-            Minimize = new MinimizeCrash { Input = ByteString.CopyFrom(input), Key = key.ToWire(), BudgetSeconds = budget.TotalSeconds },
-        };
-        try
-        {
-            _transport.PublishAsync(Topology.Tasks, FarmWire.Encode(env), cancel).Wait(cancel);
-            Interlocked.Increment(ref _tasksSent);
-            if (!tcs.Task.Wait(budget * 3 + TimeSpan.FromSeconds(30), cancel) || tcs.Task.Result is not { } m) return null;
-            var minimized = target.Codec.Decode(m.MinimizedInput.ToByteArray());
-            if (WireTypes.FromWire(m.Key) != key) return null;
-            return new MinimizeResult(program, minimized, key, WireTypes.FromWire(m.Before), WireTypes.FromWire(m.After), (int)m.Executions, TimeSpan.FromSeconds(m.Seconds), m.TimedOut);
-        }
-        catch (Exception e) when (e is OperationCanceledException or AggregateException or ObjectDisposedException)
-        {
-            return null;
-        }
-        finally
-        {
-            _pendingTasks.TryRemove(id, out _);
-        }
-    }
-
     private async Task MonitorLoop()
     {
         StreamWriter? stats = Options.StatsInterval is null ? null
@@ -470,7 +438,7 @@ public sealed class CoordinatorNode : IAsyncDisposable
             Math.Round(_clock.Elapsed.TotalSeconds, 3), Active, workers.Sum(w => (long)w.Last.Execs), Math.Round(alive.Sum(w => w.Last.ExecsPerSecond)),
             Features.Edges, Features.Features, CorpusCount, Triage.Unique, alive.Count, workers.Count(w => w.State == WorkerState.Lost),
             InputsReceived, InputsAccepted, InputsRedundant, Messages, Rejected.Total, CrashesReceived, Triage.Duplicates, Triage.NotReproduced,
-            Interlocked.Read(ref _tasksSent), propagation.FinitePercentile(50), propagation.FinitePercentile(99), ConnectionEvents, ConnectionEventsMalformed);
+            _tasks.TasksSent, propagation.FinitePercentile(50), propagation.FinitePercentile(99), ConnectionEvents, ConnectionEventsMalformed);
     }
 
     /// <summary>Corpus propagation latency over the farm: every worker's histogram from its last heartbeat, added up.</summary>
