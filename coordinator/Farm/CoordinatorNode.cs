@@ -70,6 +70,7 @@ public sealed class CoordinatorNode : IAsyncDisposable
     private readonly HashSet<string> _logged = new(StringComparer.Ordinal);
     private readonly WorkerRegistry _workers;
     private readonly TaskDispatch _tasks;
+    private readonly CrashIntake _crashes;
     private readonly Channel<IDelivery> _inbox = Channel.CreateUnbounded<IDelivery>();
     private readonly CancellationTokenSource _stop = new();
     private readonly List<IAsyncDisposable> _subscriptions = new();
@@ -79,7 +80,7 @@ public sealed class CoordinatorNode : IAsyncDisposable
     private Task? _processor, _monitor;
     private string? _marker;
     private readonly TaskCompletionSource _caughtUp = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private long _received, _accepted, _redundant, _messages, _crashesReceived, _inFlight;
+    private long _received, _accepted, _redundant, _messages, _inFlight;
     private int _active, _disposed;
 
     public CoordinatorNode(CoordinatorOptions options, ITargetFactory factory, ITransport transport)
@@ -93,9 +94,7 @@ public sealed class CoordinatorNode : IAsyncDisposable
         Directory.CreateDirectory(options.WorkDir);
         Store = new CorpusStore(Path.Combine(options.WorkDir, "corpus", options.Target));
         Wal = new CorpusWal(Path.Combine(options.WorkDir, "accepted.wal"), Store);
-        Triage = new CrashTriage(factory, options.Target, options.Bugs, Path.Combine(options.WorkDir, "crashes"), options.MinimizeBudget);
-        if (options.MinimizeOnWorkers) Triage.Remote = _tasks.MinimizeOnWorker;
-        Triage.Triaged += OnTriaged;
+        _crashes = new CrashIntake(options, factory, transport, _envelopes, Rejected, options.MinimizeOnWorkers ? _tasks.MinimizeOnWorker : null, _stop, m => Log?.Invoke(m));
         _inputsLog = new StreamWriter(new FileStream(Path.Combine(options.WorkDir, "inputs.log"), FileMode.Append, FileAccess.Write, FileShare.Read));
     }
 
@@ -104,7 +103,7 @@ public sealed class CoordinatorNode : IAsyncDisposable
 
     /// <summary>Accepted inputs are durable here before they are acknowledged; their files in <see cref="Store"/> follow.</summary>
     public CorpusWal Wal { get; }
-    public CrashTriage Triage { get; }
+    public CrashTriage Triage => _crashes.Triage;
     public FeatureSet Features { get; } = new();
     public RejectionCounts Rejected { get; } = new();
 
@@ -116,7 +115,7 @@ public sealed class CoordinatorNode : IAsyncDisposable
     public long InputsRedundant => Interlocked.Read(ref _redundant);
     public long InputsReceived => Interlocked.Read(ref _received);
     public long Messages => Interlocked.Read(ref _messages);
-    public long CrashesReceived => Interlocked.Read(ref _crashesReceived);
+    public long CrashesReceived => _crashes.Received;
 
     /// <summary>Broker events about this farm's connections that were read (malformed ones are only counted).</summary>
     public long ConnectionEvents => _workers.ConnectionEvents;
@@ -152,7 +151,7 @@ public sealed class CoordinatorNode : IAsyncDisposable
         foreach (var chunk in unpublished.Chunk(256)) await AppendAccepted(chunk, cancel).ConfigureAwait(false);
         if (unpublished.Count > 0) Log?.Invoke($"published {unpublished.Count} inputs from the work directory that the merged corpus did not have");
 
-        _subscriptions.Add(await _transport.ReadLogAsync(Topology.Crashes, 0, OnCrashRecord, cancel).ConfigureAwait(false));
+        _subscriptions.Add(await _transport.ReadLogAsync(Topology.Crashes, 0, _crashes.OnCrashRecord, cancel).ConfigureAwait(false));
         Triage.Start();
         _processor = Task.Run(ProcessLoop);
         _monitor = Task.Run(MonitorLoop);
@@ -222,29 +221,6 @@ public sealed class CoordinatorNode : IAsyncDisposable
                 if (fresh) Features.Add(input.Features.ToArray());
             }
             if (fresh) Wal.Materialize(new NamedInput(name, data));
-        }
-        return Task.CompletedTask;
-    }
-
-    private Task OnCrashRecord(LogRecord record)
-    {
-        var why = FarmWire.TryDecode(record.Body.Span, Envelope.BodyOneofCase.FiledCrash, out var env);
-        if (why != Rejection.None)
-        {
-            Rejected.Add(why);
-            return Task.CompletedTask;
-        }
-        if (env.Campaign != _envelopes.Campaign) return Task.CompletedTask;
-        var f = env.FiledCrash;
-        try
-        {
-            if (JsonSerializer.Deserialize<CrashReport>(f.ReportJson) is { } report && report.Signature == f.Signature &&
-                Triage.Adopt(report, f.Input.ToByteArray(), f.MinimizedInput.ToByteArray(), f.Trace, f.ReportMd))
-                Log?.Invoke($"crash {f.Signature} learnt from the crash log");
-        }
-        catch (JsonException)
-        {
-            Rejected.Add(Rejection.Garbage);
         }
         return Task.CompletedTask;
     }
@@ -327,7 +303,7 @@ public sealed class CoordinatorNode : IAsyncDisposable
                     break;
                 case Envelope.BodyOneofCase.Crash:
                     _workers.Seen(env.Sender, null, env.SentUnixMs);
-                    OnCrash(env.Sender, env.Crash, d);
+                    _crashes.OnCrash(env.Sender, env.Crash, d);
                     break;
                 case Envelope.BodyOneofCase.Heartbeat:
                     _workers.Seen(env.Sender, env.Heartbeat, env.SentUnixMs);
@@ -366,46 +342,6 @@ public sealed class CoordinatorNode : IAsyncDisposable
             foreach (var i in env.Accepted.Inputs) _logged.Add(i.Name);
         var bytes = FarmWire.Encode(env);
         await Reliably.SendAsync(c => _transport.AppendAsync(Topology.Corpus, bytes, c), "appending to the merged corpus", Log, cancel).ConfigureAwait(false);
-    }
-
-    private void OnCrash(string sender, Crash crash, IDelivery d)
-    {
-        Interlocked.Increment(ref _crashesReceived);
-        var input = crash.Input.ToByteArray();
-        string received = Path.Combine(Options.WorkDir, "crashes-received");
-        Directory.CreateDirectory(received);
-        AtomicFile.Write(Path.Combine(received, CorpusStore.NameOf(input)), input);
-        if (WireTypes.FromWire(crash.Key) is not { } key)
-        {
-            Log?.Invoke($"a crash from {sender} carries no key: dropped");
-            _ = d.AckAsync();
-            return;
-        }
-        var submission = new CrashSubmission(input, key, crash.FoundAtExec, crash.FoundAtSeconds, sender);
-        Triage.Submit(submission, outcome => { _ = d.AckAsync(); });
-    }
-
-    private void OnTriaged(TriageOutcome o)
-    {
-        if (o.Verdict == TriageVerdict.NotReproduced) Log?.Invoke($"a crash did not reproduce on a clean model ({o.Key})");
-        if (o.Verdict != TriageVerdict.Filed || o.Report is not { } r) return;
-        Log?.Invoke($"filed {r.Signature}: {r.Detail} | minimised {r.Before.Ops}->{r.After.Ops} ops, {r.Before.Threads}->{r.After.Threads} threads, {r.Before.Preemptions}->{r.After.Preemptions} preemptions in {r.MinimizeSeconds:F1}s");
-        string dir = Path.Combine(Triage.CrashesDir, r.Signature);
-        try
-        {
-            var env = _envelopes.New();
-            env.FiledCrash = new FiledCrash
-            {
-                Signature = r.Signature, ReportJson = File.ReadAllText(Path.Combine(dir, "report.json")),
-                Input = ByteString.CopyFrom(File.ReadAllBytes(Path.Combine(dir, "input"))), MinimizedInput = ByteString.CopyFrom(File.ReadAllBytes(Path.Combine(dir, "minimized"))),
-                Trace = File.ReadAllText(Path.Combine(dir, "trace.txt")), ReportMd = File.Exists(Path.Combine(dir, "report.md")) ? File.ReadAllText(Path.Combine(dir, "report.md")) : "",
-            };
-            _transport.AppendAsync(Topology.Crashes, FarmWire.Encode(env), _stop.Token).Wait(_stop.Token);
-        }
-        catch (Exception e) when (e is IOException or OperationCanceledException or AggregateException or ObjectDisposedException)
-        {
-            Log?.Invoke($"could not append {r.Signature} to the crash log: {e.Message}");
-        }
     }
 
     private async Task MonitorLoop()
@@ -472,7 +408,7 @@ public sealed class CoordinatorNode : IAsyncDisposable
         foreach (var t in new[] { _processor, _monitor })
             if (t is not null)
                 try { await t.ConfigureAwait(false); } catch (OperationCanceledException) { }
-        Triage.Dispose();
+        _crashes.Dispose();
         Wal.Dispose();
         lock (_inputsLog) _inputsLog.Dispose();
         _stop.Dispose();
