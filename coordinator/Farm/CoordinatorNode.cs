@@ -61,13 +61,8 @@ public sealed record CoordinatorStats(
 public sealed class CoordinatorNode : IAsyncDisposable
 {
     private readonly ITransport _transport;
-    private readonly ITargetFactory _factory;
     private readonly EnvelopeFactory _envelopes;
-    private readonly Lock _state = new();
-    private readonly HashSet<string> _names = new(StringComparer.Ordinal);
-
-    /// <summary>Names seen in the merged-corpus log (what a restarted coordinator need not publish again).</summary>
-    private readonly HashSet<string> _logged = new(StringComparer.Ordinal);
+    private readonly CorpusMerge _corpus;
     private readonly WorkerRegistry _workers;
     private readonly TaskDispatch _tasks;
     private readonly CrashIntake _crashes;
@@ -76,44 +71,38 @@ public sealed class CoordinatorNode : IAsyncDisposable
     private readonly List<IAsyncDisposable> _subscriptions = new();
     private readonly System.Diagnostics.Stopwatch _clock = System.Diagnostics.Stopwatch.StartNew();
     private readonly HashSet<string> _foreignSenders = new(StringComparer.Ordinal);
-    private readonly StreamWriter _inputsLog;
     private Task? _processor, _monitor;
-    private string? _marker;
-    private readonly TaskCompletionSource _caughtUp = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private long _received, _accepted, _redundant, _messages, _inFlight;
+    private long _messages, _inFlight;
     private int _active, _disposed;
 
     public CoordinatorNode(CoordinatorOptions options, ITargetFactory factory, ITransport transport)
     {
         Options = options;
-        _factory = factory;
         _transport = transport;
         _envelopes = new EnvelopeFactory(options.Name, FarmWire.Campaign(options.Target, options.Bugs));
         _workers = new WorkerRegistry(options.WorkerTimeout, () => Active, m => Log?.Invoke(m));
         _tasks = new TaskDispatch(options, transport, _envelopes, _workers);
         Directory.CreateDirectory(options.WorkDir);
-        Store = new CorpusStore(Path.Combine(options.WorkDir, "corpus", options.Target));
-        Wal = new CorpusWal(Path.Combine(options.WorkDir, "accepted.wal"), Store);
+        _corpus = new CorpusMerge(options, factory, transport, _envelopes, Rejected, m => Log?.Invoke(m));
         _crashes = new CrashIntake(options, factory, transport, _envelopes, Rejected, options.MinimizeOnWorkers ? _tasks.MinimizeOnWorker : null, _stop, m => Log?.Invoke(m));
-        _inputsLog = new StreamWriter(new FileStream(Path.Combine(options.WorkDir, "inputs.log"), FileMode.Append, FileAccess.Write, FileShare.Read));
     }
 
     public CoordinatorOptions Options { get; }
-    public CorpusStore Store { get; }
+    public CorpusStore Store => _corpus.Store;
 
     /// <summary>Accepted inputs are durable here before they are acknowledged; their files in <see cref="Store"/> follow.</summary>
-    public CorpusWal Wal { get; }
+    public CorpusWal Wal => _corpus.Wal;
     public CrashTriage Triage => _crashes.Triage;
-    public FeatureSet Features { get; } = new();
+    public FeatureSet Features => _corpus.Features;
     public RejectionCounts Rejected { get; } = new();
 
     /// <summary>Holds the events queue (a standby becomes active when the active one goes).</summary>
     public bool Active => Volatile.Read(ref _active) != 0;
 
-    public int CorpusCount { get { lock (_state) return _names.Count; } }
-    public long InputsAccepted => Interlocked.Read(ref _accepted);
-    public long InputsRedundant => Interlocked.Read(ref _redundant);
-    public long InputsReceived => Interlocked.Read(ref _received);
+    public int CorpusCount => _corpus.Count;
+    public long InputsAccepted => _corpus.InputsAccepted;
+    public long InputsRedundant => _corpus.InputsRedundant;
+    public long InputsReceived => _corpus.InputsReceived;
     public long Messages => Interlocked.Read(ref _messages);
     public long CrashesReceived => _crashes.Received;
 
@@ -132,24 +121,9 @@ public sealed class CoordinatorNode : IAsyncDisposable
 
     public async Task StartAsync(CancellationToken cancel)
     {
-        if (Wal.Recovered > 0 || Wal.TornBytes > 0)
-            Log?.Invoke($"{Wal.Path}: wrote {Wal.Recovered} corpus files a crash had left unwritten{(Wal.TornBytes > 0 ? $", moved {Wal.TornBytes} bytes of a torn record to {Wal.Path}.torn" : "")}");
+        _corpus.LogRecovery();
         await _transport.ConnectAsync(cancel).ConfigureAwait(false);
-        var local = Options.LoadWorkDirCorpus ? LoadWorkDir() : [];
-
-        _marker = Guid.NewGuid().ToString("N");
-        _subscriptions.Add(await _transport.ReadLogAsync(Topology.Corpus, 0, OnCorpusRecord, cancel).ConfigureAwait(false));
-        var mark = _envelopes.New();
-        mark.Accepted = new Accepted { Marker = _marker };
-        await _transport.AppendAsync(Topology.Corpus, FarmWire.Encode(mark), cancel).ConfigureAwait(false);
-        await _caughtUp.Task.WaitAsync(cancel).ConfigureAwait(false);
-
-        var unpublished = new List<AcceptedInput>();
-        lock (_state)
-            foreach (var (name, data, features) in local)
-                if (!_logged.Contains(name)) unpublished.Add(new AcceptedInput { Name = name, Data = ByteString.CopyFrom(data), Features = { features }, FoundBy = Options.Name });
-        foreach (var chunk in unpublished.Chunk(256)) await AppendAccepted(chunk, cancel).ConfigureAwait(false);
-        if (unpublished.Count > 0) Log?.Invoke($"published {unpublished.Count} inputs from the work directory that the merged corpus did not have");
+        await _corpus.JoinAsync(_subscriptions, cancel).ConfigureAwait(false);
 
         _subscriptions.Add(await _transport.ReadLogAsync(Topology.Crashes, 0, _crashes.OnCrashRecord, cancel).ConfigureAwait(false));
         Triage.Start();
@@ -158,71 +132,6 @@ public sealed class CoordinatorNode : IAsyncDisposable
         _subscriptions.Add(await _transport.WatchConnectionsAsync(_workers.OnConnectionEvent, cancel).ConfigureAwait(false));
         _subscriptions.Add(await _transport.ConsumeAsync(Topology.Events, Options.Prefetch, d => _inbox.Writer.WriteAsync(d).AsTask(), cancel).ConfigureAwait(false));
         Log?.Invoke($"{Options.Name}: {CorpusCount} inputs, {Features.Features} features; waiting for the events queue (standby until the active coordinator goes)");
-    }
-
-    /// <summary>The work directory's corpus, each input run once for its features; bad files are moved to quarantine/.</summary>
-    private List<(string Name, byte[] Data, uint[] Features)> LoadWorkDir()
-    {
-        var replayer = new Replayer(_factory, Options.Target, Options.Bugs);
-        var load = CorpusStore.Load(Store.Dir, replayer.Target.Codec, replayer.Target.Vocabulary);
-        foreach (var bad in load.Bad) Quarantine(bad.Path, bad.Reason);
-        var list = new List<(string, byte[], uint[])>();
-        foreach (var f in load.Good)
-        {
-            var (r, features) = replayer.Run(f.Data);
-            if (r.Violation is not null) { Quarantine(f.Path, "fails on the current model"); continue; }
-            string name = CorpusStore.NameOf(f.Data);
-            lock (_state)
-            {
-                Features.Add(features);
-                _names.Add(name);
-            }
-            list.Add((name, f.Data, features));
-        }
-        return list;
-    }
-
-    private void Quarantine(string path, string reason)
-    {
-        try
-        {
-            string dir = Path.Combine(Options.WorkDir, "quarantine");
-            Directory.CreateDirectory(dir);
-            File.Move(path, Path.Combine(dir, Path.GetFileName(path)), overwrite: true);
-            File.AppendAllText(Path.Combine(dir, "reasons.log"), $"{Path.GetFileName(path)}: {reason}\n");
-            Log?.Invoke($"quarantined {path}: {reason}");
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            Log?.Invoke($"could not quarantine {path} ({reason}): {e.Message}");
-        }
-    }
-
-    private Task OnCorpusRecord(LogRecord record)
-    {
-        var why = FarmWire.TryDecode(record.Body.Span, Envelope.BodyOneofCase.Accepted, out var env);
-        if (why != Rejection.None)
-        {
-            Rejected.Add(why);
-            Log?.Invoke($"merged-corpus record {record.Offset} skipped: {why}");
-            return Task.CompletedTask;
-        }
-        if (env.Accepted.Marker.Length > 0 && env.Accepted.Marker == _marker) _caughtUp.TrySetResult();
-        if (env.Campaign != _envelopes.Campaign) return Task.CompletedTask;
-        foreach (var input in env.Accepted.Inputs)
-        {
-            var data = input.Data.ToByteArray();
-            string name = CorpusStore.NameOf(data);
-            bool fresh;
-            lock (_state)
-            {
-                _logged.Add(name);
-                fresh = _names.Add(name);
-                if (fresh) Features.Add(input.Features.ToArray());
-            }
-            if (fresh) Wal.Materialize(new NamedInput(name, data));
-        }
-        return Task.CompletedTask;
     }
 
     private async Task ProcessLoop()
@@ -250,10 +159,8 @@ public sealed class CoordinatorNode : IAsyncDisposable
     /// </summary>
     private async Task Process(List<IDelivery> batch)
     {
-        var accepted = new List<AcceptedInput>();
-        var durable = new List<NamedInput>();
+        var inputs = new CorpusMerge.Batch();
         var ackAfterAppend = new List<IDelivery>();
-        var journal = new List<string>();
         foreach (var d in batch)
         {
             Interlocked.Increment(ref _messages);
@@ -275,30 +182,7 @@ public sealed class CoordinatorNode : IAsyncDisposable
             {
                 case Envelope.BodyOneofCase.NewInputs:
                     _workers.Seen(env.Sender, null, env.SentUnixMs);
-                    foreach (var input in env.NewInputs.Inputs)
-                    {
-                        Interlocked.Increment(ref _received);
-                        var data = input.Data.ToByteArray();
-                        string name = CorpusStore.NameOf(data);
-                        bool take;
-                        lock (_state)
-                        {
-                            take = !_names.Contains(name) && Features.Add(input.Features.ToArray()) > 0;
-                            if (take) _names.Add(name);
-                        }
-                        if (take)
-                        {
-                            durable.Add(new NamedInput(name, data));
-                            Interlocked.Increment(ref _accepted);
-                            accepted.Add(new AcceptedInput { Name = name, Data = input.Data, Features = { input.Features }, FoundBy = env.Sender, FoundUnixMs = input.FoundUnixMs > 0 ? input.FoundUnixMs : env.SentUnixMs });
-                            journal.Add($"accepted {name} {env.Sender}");
-                        }
-                        else
-                        {
-                            Interlocked.Increment(ref _redundant);
-                            journal.Add($"redundant {name} {env.Sender}");
-                        }
-                    }
+                    _corpus.Offer(inputs, env.Sender, env.SentUnixMs, env.NewInputs);
                     ackAfterAppend.Add(d);
                     break;
                 case Envelope.BodyOneofCase.Crash:
@@ -323,25 +207,9 @@ public sealed class CoordinatorNode : IAsyncDisposable
                     break;
             }
         }
-        Wal.Append(durable);
-        if (journal.Count > 0)
-        {
-            foreach (var line in journal) _inputsLog.WriteLine(line);
-            _inputsLog.Flush();
-        }
-        foreach (var chunk in accepted.Chunk(256)) await AppendAccepted(chunk, _stop.Token).ConfigureAwait(false);
+        await _corpus.CommitAsync(inputs, _stop.Token).ConfigureAwait(false);
         await Task.WhenAll(ackAfterAppend.Select(d => d.AckAsync())).ConfigureAwait(false);
-        foreach (var a in accepted) InputAccepted?.Invoke(a);
-    }
-
-    private async Task AppendAccepted(IEnumerable<AcceptedInput> inputs, CancellationToken cancel)
-    {
-        var env = _envelopes.New();
-        env.Accepted = new Accepted { Inputs = { inputs } };
-        lock (_state)
-            foreach (var i in env.Accepted.Inputs) _logged.Add(i.Name);
-        var bytes = FarmWire.Encode(env);
-        await Reliably.SendAsync(c => _transport.AppendAsync(Topology.Corpus, bytes, c), "appending to the merged corpus", Log, cancel).ConfigureAwait(false);
+        foreach (var a in inputs.Accepted) InputAccepted?.Invoke(a);
     }
 
     private async Task MonitorLoop()
@@ -409,8 +277,7 @@ public sealed class CoordinatorNode : IAsyncDisposable
             if (t is not null)
                 try { await t.ConfigureAwait(false); } catch (OperationCanceledException) { }
         _crashes.Dispose();
-        Wal.Dispose();
-        lock (_inputsLog) _inputsLog.Dispose();
+        _corpus.Dispose();
         _stop.Dispose();
     }
 }
