@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Collections.Concurrent;
 using System.Text.Json;
 using System.Threading.Channels;
@@ -43,12 +44,6 @@ public sealed record WorkerInfo(string Name, DateTime FirstSeen, DateTime LastSe
     public long LastSentUnixMs { get; init; }
 }
 
-/// <summary>One stats.jsonl line of a coordinator.</summary>
-public sealed record CoordinatorStats(
-    double Seconds, bool Active, long Execs, double ExecsPerSecond, int Cov, int Ft, int Corp, int Crashes, int WorkersAlive, int WorkersLost,
-    long InputsReceived, long InputsAccepted, long InputsRedundant, long Messages, long DeadLettered, long CrashesReceived, int CrashDuplicates,
-    int CrashesNotReproduced, long TasksSent, double? PropagationP50Ms, double? PropagationP99Ms, long ConnectionEvents, long ConnectionEventsMalformed);
-
 /// <summary>
 /// The coordinator: keeps the global feature set, accepts an input only if it adds features,
 /// writes it to the work directory and appends it to the merged-corpus log before acknowledging
@@ -66,13 +61,14 @@ public sealed class CoordinatorNode : IAsyncDisposable
     private readonly WorkerRegistry _workers;
     private readonly TaskDispatch _tasks;
     private readonly CrashIntake _crashes;
+    private readonly FarmStats _stats;
     private readonly Channel<IDelivery> _inbox = Channel.CreateUnbounded<IDelivery>();
     private readonly CancellationTokenSource _stop = new();
     private readonly List<IAsyncDisposable> _subscriptions = new();
-    private readonly System.Diagnostics.Stopwatch _clock = System.Diagnostics.Stopwatch.StartNew();
+    private readonly Stopwatch _clock = Stopwatch.StartNew();
     private readonly HashSet<string> _foreignSenders = new(StringComparer.Ordinal);
     private Task? _processor, _monitor;
-    private long _messages, _inFlight;
+    private long _inFlight;
     private int _active, _disposed;
 
     public CoordinatorNode(CoordinatorOptions options, ITargetFactory factory, ITransport transport)
@@ -85,6 +81,7 @@ public sealed class CoordinatorNode : IAsyncDisposable
         Directory.CreateDirectory(options.WorkDir);
         _corpus = new CorpusMerge(options, factory, transport, _envelopes, Rejected, m => Log?.Invoke(m));
         _crashes = new CrashIntake(options, factory, transport, _envelopes, Rejected, options.MinimizeOnWorkers ? _tasks.MinimizeOnWorker : null, _stop, m => Log?.Invoke(m));
+        _stats = new FarmStats(options, _clock, () => Active, _corpus, _crashes, _workers, _tasks, Rejected);
     }
 
     public CoordinatorOptions Options { get; }
@@ -103,7 +100,7 @@ public sealed class CoordinatorNode : IAsyncDisposable
     public long InputsAccepted => _corpus.InputsAccepted;
     public long InputsRedundant => _corpus.InputsRedundant;
     public long InputsReceived => _corpus.InputsReceived;
-    public long Messages => Interlocked.Read(ref _messages);
+    public long Messages => _stats.Messages;
     public long CrashesReceived => _crashes.Received;
 
     /// <summary>Broker events about this farm's connections that were read (malformed ones are only counted).</summary>
@@ -163,7 +160,7 @@ public sealed class CoordinatorNode : IAsyncDisposable
         var ackAfterAppend = new List<IDelivery>();
         foreach (var d in batch)
         {
-            Interlocked.Increment(ref _messages);
+            _stats.CountMessage();
             var why = FarmWire.TryDecode(d.Body.Span, out var env);
             if (why == Rejection.None && env.Campaign != _envelopes.Campaign) why = Rejection.WrongCampaign;
             if (why != Rejection.None)
@@ -214,8 +211,7 @@ public sealed class CoordinatorNode : IAsyncDisposable
 
     private async Task MonitorLoop()
     {
-        StreamWriter? stats = Options.StatsInterval is null ? null
-            : new StreamWriter(new FileStream(Path.Combine(Options.WorkDir, "stats.jsonl"), FileMode.Append, FileAccess.Write, FileShare.Read)) { AutoFlush = true };
+        StreamWriter? stats = _stats.OpenLog();
         try
         {
             var interval = Options.StatsInterval ?? TimeSpan.FromSeconds(1);
@@ -223,7 +219,7 @@ public sealed class CoordinatorNode : IAsyncDisposable
             {
                 await Task.Delay(interval, _stop.Token).ConfigureAwait(false);
                 _workers.ExpireSilent(DateTime.UtcNow);
-                stats?.WriteLine(JsonSerializer.Serialize(Stats(), StatsJson.Options));
+                if (stats is not null) _stats.WriteLine(stats);
             }
         }
         catch (OperationCanceledException) { }
@@ -233,25 +229,10 @@ public sealed class CoordinatorNode : IAsyncDisposable
         }
     }
 
-    public CoordinatorStats Stats()
-    {
-        var workers = Workers;
-        var alive = workers.Where(w => w.State == WorkerState.Alive).ToList();
-        var propagation = PropagationLatency(workers);
-        return new CoordinatorStats(
-            Math.Round(_clock.Elapsed.TotalSeconds, 3), Active, workers.Sum(w => (long)w.Last.Execs), Math.Round(alive.Sum(w => w.Last.ExecsPerSecond)),
-            Features.Edges, Features.Features, CorpusCount, Triage.Unique, alive.Count, workers.Count(w => w.State == WorkerState.Lost),
-            InputsReceived, InputsAccepted, InputsRedundant, Messages, Rejected.Total, CrashesReceived, Triage.Duplicates, Triage.NotReproduced,
-            _tasks.TasksSent, propagation.FinitePercentile(50), propagation.FinitePercentile(99), ConnectionEvents, ConnectionEventsMalformed);
-    }
+    public CoordinatorStats Stats() => _stats.Snapshot();
 
     /// <summary>Corpus propagation latency over the farm: every worker's histogram from its last heartbeat, added up.</summary>
-    public static LatencyHistogram PropagationLatency(IEnumerable<WorkerInfo> workers)
-    {
-        var all = new LatencyHistogram();
-        foreach (var w in workers) all.Merge(new LatencyHistogram(w.Last.PropagationMs));
-        return all;
-    }
+    public static LatencyHistogram PropagationLatency(IEnumerable<WorkerInfo> workers) => FarmStats.PropagationLatency(workers);
 
     /// <summary>
     /// Waits until every event delivered so far and every crash queued has been dealt with, and
