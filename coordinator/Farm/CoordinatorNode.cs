@@ -1,18 +1,12 @@
 using System.Diagnostics;
-using System.Collections.Concurrent;
-using System.Text.Json;
 using System.Threading.Channels;
 using Fuzz.Engine.Corpus;
 using Fuzz.Engine.Crashes;
 using Fuzz.Engine.Feedback;
 using Fuzz.Engine.Fuzzing;
-using Fuzz.Engine.Input;
-using Fuzz.Engine.Minimization;
-using Fuzz.Engine.Storage;
 using Fuzz.Engine.Transport;
 using Fuzz.Engine.Transport.Messages;
 using Fuzz.Engine.Transport.Wire;
-using Google.Protobuf;
 
 namespace Fuzz.Coordinator.Farm;
 
@@ -35,23 +29,13 @@ public sealed record CoordinatorOptions(string Name, string WorkDir, string Targ
     public int Prefetch { get; init; } = 4096;
 }
 
-public enum WorkerState { Alive, Lost, Left }
-
-/// <param name="LostBecause">Why it counts as lost (silence, or its connection closed), when it does.</param>
-public sealed record WorkerInfo(string Name, DateTime FirstSeen, DateTime LastSeen, WorkerState State, Heartbeat Last, string? LostBecause = null)
-{
-    /// <summary>When the worker sent <see cref="Last"/>, by its clock.</summary>
-    public long LastSentUnixMs { get; init; }
-}
-
 /// <summary>
-/// The coordinator: keeps the global feature set, accepts an input only if it adds features,
-/// writes it to the work directory and appends it to the merged-corpus log before acknowledging
-/// it, triages crashes (re-verify, dedup, minimise on a worker, file), and tracks workers from
-/// their heartbeats and goodbyes and, where the transport has them, the broker's events about
-/// their connections (a worker whose connection closes is lost at once). A second one started on the same broker is a standby: it follows the logs
-/// (so its feature set, corpus and crashes stay current) and takes over the events queue when
-/// the active one's connection goes.
+/// The coordinator: reads the events queue in batches and hands each message to its part: new
+/// inputs to <see cref="CorpusMerge"/>, crashes to <see cref="CrashIntake"/>, signs of life and
+/// goodbyes to <see cref="WorkerRegistry"/>, task results to <see cref="TaskDispatch"/>; its
+/// counts are <see cref="FarmStats"/>. A second one started on the same broker is a standby: it
+/// follows the logs (so its feature set, corpus and crashes stay current) and takes over the
+/// events queue when the active one's connection goes.
 /// </summary>
 public sealed class CoordinatorNode : IAsyncDisposable
 {

@@ -3,6 +3,15 @@ using Fuzz.Engine.Transport.Messages;
 
 namespace Fuzz.Coordinator.Farm;
 
+public enum WorkerState { Alive, Lost, Left }
+
+/// <param name="LostBecause">Why it counts as lost (silence, or its connection closed), when it does.</param>
+public sealed record WorkerInfo(string Name, DateTime FirstSeen, DateTime LastSeen, WorkerState State, Heartbeat Last, string? LostBecause = null)
+{
+    /// <summary>When the worker sent <see cref="Last"/>, by its clock.</summary>
+    public long LastSentUnixMs { get; init; }
+}
+
 /// <summary>
 /// The farm's workers, from their messages and goodbyes and, where the transport has them, the
 /// broker's events about their connections (a worker whose connection closes is lost at once).
