@@ -1,17 +1,12 @@
-using System.Collections.Concurrent;
-using System.Text.Json;
+using System.Diagnostics;
 using System.Threading.Channels;
 using Fuzz.Engine.Corpus;
 using Fuzz.Engine.Crashes;
 using Fuzz.Engine.Feedback;
 using Fuzz.Engine.Fuzzing;
-using Fuzz.Engine.Input;
-using Fuzz.Engine.Minimization;
-using Fuzz.Engine.Storage;
 using Fuzz.Engine.Transport;
 using Fuzz.Engine.Transport.Messages;
 using Fuzz.Engine.Transport.Wire;
-using Google.Protobuf;
 
 namespace Fuzz.Coordinator.Farm;
 
@@ -34,101 +29,71 @@ public sealed record CoordinatorOptions(string Name, string WorkDir, string Targ
     public int Prefetch { get; init; } = 4096;
 }
 
-public enum WorkerState { Alive, Lost, Left }
-
-/// <param name="LostBecause">Why it counts as lost (silence, or its connection closed), when it does.</param>
-public sealed record WorkerInfo(string Name, DateTime FirstSeen, DateTime LastSeen, WorkerState State, Heartbeat Last, string? LostBecause = null)
-{
-    /// <summary>When the worker sent <see cref="Last"/>, by its clock.</summary>
-    public long LastSentUnixMs { get; init; }
-}
-
-/// <summary>One stats.jsonl line of a coordinator.</summary>
-public sealed record CoordinatorStats(
-    double Seconds, bool Active, long Execs, double ExecsPerSecond, int Cov, int Ft, int Corp, int Crashes, int WorkersAlive, int WorkersLost,
-    long InputsReceived, long InputsAccepted, long InputsRedundant, long Messages, long DeadLettered, long CrashesReceived, int CrashDuplicates,
-    int CrashesNotReproduced, long TasksSent, double? PropagationP50Ms, double? PropagationP99Ms, long ConnectionEvents, long ConnectionEventsMalformed);
-
 /// <summary>
-/// The coordinator: keeps the global feature set, accepts an input only if it adds features,
-/// writes it to the work directory and appends it to the merged-corpus log before acknowledging
-/// it, triages crashes (re-verify, dedup, minimise on a worker, file), and tracks workers from
-/// their heartbeats and goodbyes and, where the transport has them, the broker's events about
-/// their connections (a worker whose connection closes is lost at once). A second one started on the same broker is a standby: it follows the logs
-/// (so its feature set, corpus and crashes stay current) and takes over the events queue when
-/// the active one's connection goes.
+/// The coordinator: reads the events queue in batches and hands each message to its part: new
+/// inputs to <see cref="CorpusMerge"/>, crashes to <see cref="CrashIntake"/>, signs of life and
+/// goodbyes to <see cref="WorkerRegistry"/>, task results to <see cref="TaskDispatch"/>; its
+/// counts are <see cref="FarmStats"/>. A second one started on the same broker is a standby: it
+/// follows the logs (so its feature set, corpus and crashes stay current) and takes over the
+/// events queue when the active one's connection goes.
 /// </summary>
 public sealed class CoordinatorNode : IAsyncDisposable
 {
     private readonly ITransport _transport;
-    private readonly ITargetFactory _factory;
     private readonly EnvelopeFactory _envelopes;
-    private readonly Lock _state = new();
-    private readonly HashSet<string> _names = new(StringComparer.Ordinal);
-
-    /// <summary>Names seen in the merged-corpus log (what a restarted coordinator need not publish again).</summary>
-    private readonly HashSet<string> _logged = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, WorkerInfo> _workers = new(StringComparer.Ordinal);
-
-    /// <summary>Per worker, its connections the broker said were opened and not yet closed.</summary>
-    private readonly Dictionary<string, HashSet<string>> _connections = new(StringComparer.Ordinal);
-
-    /// <summary>Per worker lost by a connection event, the broker's time of it: messages sent before then do not bring it back.</summary>
-    private readonly Dictionary<string, long> _closedAtUnixMs = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, TaskCompletionSource<Minimized?>> _pendingTasks = new(StringComparer.Ordinal);
+    private readonly CorpusMerge _corpus;
+    private readonly WorkerRegistry _workers;
+    private readonly TaskDispatch _tasks;
+    private readonly CrashIntake _crashes;
+    private readonly FarmStats _stats;
     private readonly Channel<IDelivery> _inbox = Channel.CreateUnbounded<IDelivery>();
     private readonly CancellationTokenSource _stop = new();
     private readonly List<IAsyncDisposable> _subscriptions = new();
-    private readonly System.Diagnostics.Stopwatch _clock = System.Diagnostics.Stopwatch.StartNew();
+    private readonly Stopwatch _clock = Stopwatch.StartNew();
     private readonly HashSet<string> _foreignSenders = new(StringComparer.Ordinal);
-    private readonly StreamWriter _inputsLog;
     private Task? _processor, _monitor;
-    private string? _marker;
-    private readonly TaskCompletionSource _caughtUp = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private long _received, _accepted, _redundant, _messages, _crashesReceived, _tasksSent, _inFlight, _connectionEvents, _connectionEventsMalformed;
+    private long _inFlight;
     private int _active, _disposed;
 
     public CoordinatorNode(CoordinatorOptions options, ITargetFactory factory, ITransport transport)
     {
         Options = options;
-        _factory = factory;
         _transport = transport;
         _envelopes = new EnvelopeFactory(options.Name, FarmWire.Campaign(options.Target, options.Bugs));
+        _workers = new WorkerRegistry(options.WorkerTimeout, () => Active, m => Log?.Invoke(m));
+        _tasks = new TaskDispatch(options, transport, _envelopes, _workers);
         Directory.CreateDirectory(options.WorkDir);
-        Store = new CorpusStore(Path.Combine(options.WorkDir, "corpus", options.Target));
-        Wal = new CorpusWal(Path.Combine(options.WorkDir, "accepted.wal"), Store);
-        Triage = new CrashTriage(factory, options.Target, options.Bugs, Path.Combine(options.WorkDir, "crashes"), options.MinimizeBudget);
-        if (options.MinimizeOnWorkers) Triage.Remote = MinimizeOnWorker;
-        Triage.Triaged += OnTriaged;
-        _inputsLog = new StreamWriter(new FileStream(Path.Combine(options.WorkDir, "inputs.log"), FileMode.Append, FileAccess.Write, FileShare.Read));
+        _corpus = new CorpusMerge(options, factory, transport, _envelopes, Rejected, m => Log?.Invoke(m));
+        _crashes = new CrashIntake(options, factory, transport, _envelopes, Rejected, options.MinimizeOnWorkers ? _tasks.MinimizeOnWorker : null, _stop, m => Log?.Invoke(m));
+        _stats = new FarmStats(options, _clock, () => Active, _corpus, _crashes, _workers, _tasks, Rejected);
     }
 
     public CoordinatorOptions Options { get; }
-    public CorpusStore Store { get; }
+    public CorpusStore Store => _corpus.Store;
 
     /// <summary>Accepted inputs are durable here before they are acknowledged; their files in <see cref="Store"/> follow.</summary>
-    public CorpusWal Wal { get; }
-    public CrashTriage Triage { get; }
-    public FeatureSet Features { get; } = new();
+    public CorpusWal Wal => _corpus.Wal;
+    public CrashTriage Triage => _crashes.Triage;
+    public FeatureSet Features => _corpus.Features;
     public RejectionCounts Rejected { get; } = new();
 
     /// <summary>Holds the events queue (a standby becomes active when the active one goes).</summary>
     public bool Active => Volatile.Read(ref _active) != 0;
 
-    public int CorpusCount { get { lock (_state) return _names.Count; } }
-    public long InputsAccepted => Interlocked.Read(ref _accepted);
-    public long InputsRedundant => Interlocked.Read(ref _redundant);
-    public long InputsReceived => Interlocked.Read(ref _received);
-    public long Messages => Interlocked.Read(ref _messages);
-    public long CrashesReceived => Interlocked.Read(ref _crashesReceived);
+    public int CorpusCount => _corpus.Count;
+    public long InputsAccepted => _corpus.InputsAccepted;
+    public long InputsRedundant => _corpus.InputsRedundant;
+    public long InputsReceived => _corpus.InputsReceived;
+    public long Messages => _stats.Messages;
+    public long CrashesReceived => _crashes.Received;
 
     /// <summary>Broker events about this farm's connections that were read (malformed ones are only counted).</summary>
-    public long ConnectionEvents => Interlocked.Read(ref _connectionEvents);
-    public long ConnectionEventsMalformed => Interlocked.Read(ref _connectionEventsMalformed);
+    public long ConnectionEvents => _workers.ConnectionEvents;
+    public long ConnectionEventsMalformed => _workers.ConnectionEventsMalformed;
 
-    public const string LostByConnectionEvent = "connection closed (broker event)";
+    public const string LostByConnectionEvent = WorkerRegistry.LostByConnectionEvent;
 
-    public IReadOnlyList<WorkerInfo> Workers { get { lock (_workers) return _workers.Values.OrderBy(w => w.Name, StringComparer.Ordinal).ToList(); } }
+    public IReadOnlyList<WorkerInfo> Workers => _workers.All;
 
     public event Action<string>? Log;
 
@@ -137,120 +102,17 @@ public sealed class CoordinatorNode : IAsyncDisposable
 
     public async Task StartAsync(CancellationToken cancel)
     {
-        if (Wal.Recovered > 0 || Wal.TornBytes > 0)
-            Log?.Invoke($"{Wal.Path}: wrote {Wal.Recovered} corpus files a crash had left unwritten{(Wal.TornBytes > 0 ? $", moved {Wal.TornBytes} bytes of a torn record to {Wal.Path}.torn" : "")}");
+        _corpus.LogRecovery();
         await _transport.ConnectAsync(cancel).ConfigureAwait(false);
-        var local = Options.LoadWorkDirCorpus ? LoadWorkDir() : [];
+        await _corpus.JoinAsync(_subscriptions, cancel).ConfigureAwait(false);
 
-        _marker = Guid.NewGuid().ToString("N");
-        _subscriptions.Add(await _transport.ReadLogAsync(Topology.Corpus, 0, OnCorpusRecord, cancel).ConfigureAwait(false));
-        var mark = _envelopes.New();
-        mark.Accepted = new Accepted { Marker = _marker };
-        await _transport.AppendAsync(Topology.Corpus, FarmWire.Encode(mark), cancel).ConfigureAwait(false);
-        await _caughtUp.Task.WaitAsync(cancel).ConfigureAwait(false);
-
-        var unpublished = new List<AcceptedInput>();
-        lock (_state)
-            foreach (var (name, data, features) in local)
-                if (!_logged.Contains(name)) unpublished.Add(new AcceptedInput { Name = name, Data = ByteString.CopyFrom(data), Features = { features }, FoundBy = Options.Name });
-        foreach (var chunk in unpublished.Chunk(256)) await AppendAccepted(chunk, cancel).ConfigureAwait(false);
-        if (unpublished.Count > 0) Log?.Invoke($"published {unpublished.Count} inputs from the work directory that the merged corpus did not have");
-
-        _subscriptions.Add(await _transport.ReadLogAsync(Topology.Crashes, 0, OnCrashRecord, cancel).ConfigureAwait(false));
+        _subscriptions.Add(await _transport.ReadLogAsync(Topology.Crashes, 0, _crashes.OnCrashRecord, cancel).ConfigureAwait(false));
         Triage.Start();
         _processor = Task.Run(ProcessLoop);
         _monitor = Task.Run(MonitorLoop);
-        _subscriptions.Add(await _transport.WatchConnectionsAsync(OnConnectionEvent, cancel).ConfigureAwait(false));
+        _subscriptions.Add(await _transport.WatchConnectionsAsync(_workers.OnConnectionEvent, cancel).ConfigureAwait(false));
         _subscriptions.Add(await _transport.ConsumeAsync(Topology.Events, Options.Prefetch, d => _inbox.Writer.WriteAsync(d).AsTask(), cancel).ConfigureAwait(false));
         Log?.Invoke($"{Options.Name}: {CorpusCount} inputs, {Features.Features} features; waiting for the events queue (standby until the active coordinator goes)");
-    }
-
-    /// <summary>The work directory's corpus, each input run once for its features; bad files are moved to quarantine/.</summary>
-    private List<(string Name, byte[] Data, uint[] Features)> LoadWorkDir()
-    {
-        var replayer = new Replayer(_factory, Options.Target, Options.Bugs);
-        var load = CorpusStore.Load(Store.Dir, replayer.Target.Codec, replayer.Target.Vocabulary);
-        foreach (var bad in load.Bad) Quarantine(bad.Path, bad.Reason);
-        var list = new List<(string, byte[], uint[])>();
-        foreach (var f in load.Good)
-        {
-            var (r, features) = replayer.Run(f.Data);
-            if (r.Violation is not null) { Quarantine(f.Path, "fails on the current model"); continue; }
-            string name = CorpusStore.NameOf(f.Data);
-            lock (_state)
-            {
-                Features.Add(features);
-                _names.Add(name);
-            }
-            list.Add((name, f.Data, features));
-        }
-        return list;
-    }
-
-    private void Quarantine(string path, string reason)
-    {
-        try
-        {
-            string dir = Path.Combine(Options.WorkDir, "quarantine");
-            Directory.CreateDirectory(dir);
-            File.Move(path, Path.Combine(dir, Path.GetFileName(path)), overwrite: true);
-            File.AppendAllText(Path.Combine(dir, "reasons.log"), $"{Path.GetFileName(path)}: {reason}\n");
-            Log?.Invoke($"quarantined {path}: {reason}");
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            Log?.Invoke($"could not quarantine {path} ({reason}): {e.Message}");
-        }
-    }
-
-    private Task OnCorpusRecord(LogRecord record)
-    {
-        var why = FarmWire.TryDecode(record.Body.Span, Envelope.BodyOneofCase.Accepted, out var env);
-        if (why != Rejection.None)
-        {
-            Rejected.Add(why);
-            Log?.Invoke($"merged-corpus record {record.Offset} skipped: {why}");
-            return Task.CompletedTask;
-        }
-        if (env.Accepted.Marker.Length > 0 && env.Accepted.Marker == _marker) _caughtUp.TrySetResult();
-        if (env.Campaign != _envelopes.Campaign) return Task.CompletedTask;
-        foreach (var input in env.Accepted.Inputs)
-        {
-            var data = input.Data.ToByteArray();
-            string name = CorpusStore.NameOf(data);
-            bool fresh;
-            lock (_state)
-            {
-                _logged.Add(name);
-                fresh = _names.Add(name);
-                if (fresh) Features.Add(input.Features.ToArray());
-            }
-            if (fresh) Wal.Materialize(new NamedInput(name, data));
-        }
-        return Task.CompletedTask;
-    }
-
-    private Task OnCrashRecord(LogRecord record)
-    {
-        var why = FarmWire.TryDecode(record.Body.Span, Envelope.BodyOneofCase.FiledCrash, out var env);
-        if (why != Rejection.None)
-        {
-            Rejected.Add(why);
-            return Task.CompletedTask;
-        }
-        if (env.Campaign != _envelopes.Campaign) return Task.CompletedTask;
-        var f = env.FiledCrash;
-        try
-        {
-            if (JsonSerializer.Deserialize<CrashReport>(f.ReportJson) is { } report && report.Signature == f.Signature &&
-                Triage.Adopt(report, f.Input.ToByteArray(), f.MinimizedInput.ToByteArray(), f.Trace, f.ReportMd))
-                Log?.Invoke($"crash {f.Signature} learnt from the crash log");
-        }
-        catch (JsonException)
-        {
-            Rejected.Add(Rejection.Garbage);
-        }
-        return Task.CompletedTask;
     }
 
     private async Task ProcessLoop()
@@ -278,13 +140,11 @@ public sealed class CoordinatorNode : IAsyncDisposable
     /// </summary>
     private async Task Process(List<IDelivery> batch)
     {
-        var accepted = new List<AcceptedInput>();
-        var durable = new List<NamedInput>();
+        var inputs = new CorpusMerge.Batch();
         var ackAfterAppend = new List<IDelivery>();
-        var journal = new List<string>();
         foreach (var d in batch)
         {
-            Interlocked.Increment(ref _messages);
+            _stats.CountMessage();
             var why = FarmWire.TryDecode(d.Body.Span, out var env);
             if (why == Rejection.None && env.Campaign != _envelopes.Campaign) why = Rejection.WrongCampaign;
             if (why != Rejection.None)
@@ -302,48 +162,24 @@ public sealed class CoordinatorNode : IAsyncDisposable
             switch (env.BodyCase)
             {
                 case Envelope.BodyOneofCase.NewInputs:
-                    Seen(env.Sender, null, env.SentUnixMs);
-                    foreach (var input in env.NewInputs.Inputs)
-                    {
-                        Interlocked.Increment(ref _received);
-                        var data = input.Data.ToByteArray();
-                        string name = CorpusStore.NameOf(data);
-                        bool take;
-                        lock (_state)
-                        {
-                            take = !_names.Contains(name) && Features.Add(input.Features.ToArray()) > 0;
-                            if (take) _names.Add(name);
-                        }
-                        if (take)
-                        {
-                            durable.Add(new NamedInput(name, data));
-                            Interlocked.Increment(ref _accepted);
-                            accepted.Add(new AcceptedInput { Name = name, Data = input.Data, Features = { input.Features }, FoundBy = env.Sender, FoundUnixMs = input.FoundUnixMs > 0 ? input.FoundUnixMs : env.SentUnixMs });
-                            journal.Add($"accepted {name} {env.Sender}");
-                        }
-                        else
-                        {
-                            Interlocked.Increment(ref _redundant);
-                            journal.Add($"redundant {name} {env.Sender}");
-                        }
-                    }
+                    _workers.Seen(env.Sender, null, env.SentUnixMs);
+                    _corpus.Offer(inputs, env.Sender, env.SentUnixMs, env.NewInputs);
                     ackAfterAppend.Add(d);
                     break;
                 case Envelope.BodyOneofCase.Crash:
-                    Seen(env.Sender, null, env.SentUnixMs);
-                    OnCrash(env.Sender, env.Crash, d);
+                    _workers.Seen(env.Sender, null, env.SentUnixMs);
+                    _crashes.OnCrash(env.Sender, env.Crash, d);
                     break;
                 case Envelope.BodyOneofCase.Heartbeat:
-                    Seen(env.Sender, env.Heartbeat, env.SentUnixMs);
+                    _workers.Seen(env.Sender, env.Heartbeat, env.SentUnixMs);
                     await d.AckAsync().ConfigureAwait(false);
                     break;
                 case Envelope.BodyOneofCase.Leaving:
-                    Left(env.Sender);
+                    _workers.Left(env.Sender);
                     await d.AckAsync().ConfigureAwait(false);
                     break;
                 case Envelope.BodyOneofCase.TaskResult:
-                    if (_pendingTasks.TryRemove(env.TaskResult.TaskId, out var pending))
-                        pending.TrySetResult(env.TaskResult.KindCase == TaskResult.KindOneofCase.Minimized ? env.TaskResult.Minimized : null);
+                    _tasks.Complete(env.TaskResult);
                     await d.AckAsync().ConfigureAwait(false);
                     break;
                 default:
@@ -352,186 +188,22 @@ public sealed class CoordinatorNode : IAsyncDisposable
                     break;
             }
         }
-        Wal.Append(durable);
-        if (journal.Count > 0)
-        {
-            foreach (var line in journal) _inputsLog.WriteLine(line);
-            _inputsLog.Flush();
-        }
-        foreach (var chunk in accepted.Chunk(256)) await AppendAccepted(chunk, _stop.Token).ConfigureAwait(false);
+        await _corpus.CommitAsync(inputs, _stop.Token).ConfigureAwait(false);
         await Task.WhenAll(ackAfterAppend.Select(d => d.AckAsync())).ConfigureAwait(false);
-        foreach (var a in accepted) InputAccepted?.Invoke(a);
-    }
-
-    private async Task AppendAccepted(IEnumerable<AcceptedInput> inputs, CancellationToken cancel)
-    {
-        var env = _envelopes.New();
-        env.Accepted = new Accepted { Inputs = { inputs } };
-        lock (_state)
-            foreach (var i in env.Accepted.Inputs) _logged.Add(i.Name);
-        var bytes = FarmWire.Encode(env);
-        await Reliably.SendAsync(c => _transport.AppendAsync(Topology.Corpus, bytes, c), "appending to the merged corpus", Log, cancel).ConfigureAwait(false);
-    }
-
-    private void OnCrash(string sender, Crash crash, IDelivery d)
-    {
-        Interlocked.Increment(ref _crashesReceived);
-        var input = crash.Input.ToByteArray();
-        string received = Path.Combine(Options.WorkDir, "crashes-received");
-        Directory.CreateDirectory(received);
-        AtomicFile.Write(Path.Combine(received, CorpusStore.NameOf(input)), input);
-        if (WireTypes.FromWire(crash.Key) is not { } key)
-        {
-            Log?.Invoke($"a crash from {sender} carries no key: dropped");
-            _ = d.AckAsync();
-            return;
-        }
-        var submission = new CrashSubmission(input, key, crash.FoundAtExec, crash.FoundAtSeconds, sender);
-        Triage.Submit(submission, outcome => { _ = d.AckAsync(); });
-    }
-
-    private void OnTriaged(TriageOutcome o)
-    {
-        if (o.Verdict == TriageVerdict.NotReproduced) Log?.Invoke($"a crash did not reproduce on a clean model ({o.Key})");
-        if (o.Verdict != TriageVerdict.Filed || o.Report is not { } r) return;
-        Log?.Invoke($"filed {r.Signature}: {r.Detail} | minimised {r.Before.Ops}->{r.After.Ops} ops, {r.Before.Threads}->{r.After.Threads} threads, {r.Before.Preemptions}->{r.After.Preemptions} preemptions in {r.MinimizeSeconds:F1}s");
-        string dir = Path.Combine(Triage.CrashesDir, r.Signature);
-        try
-        {
-            var env = _envelopes.New();
-            env.FiledCrash = new FiledCrash
-            {
-                Signature = r.Signature, ReportJson = File.ReadAllText(Path.Combine(dir, "report.json")),
-                Input = ByteString.CopyFrom(File.ReadAllBytes(Path.Combine(dir, "input"))), MinimizedInput = ByteString.CopyFrom(File.ReadAllBytes(Path.Combine(dir, "minimized"))),
-                Trace = File.ReadAllText(Path.Combine(dir, "trace.txt")), ReportMd = File.Exists(Path.Combine(dir, "report.md")) ? File.ReadAllText(Path.Combine(dir, "report.md")) : "",
-            };
-            _transport.AppendAsync(Topology.Crashes, FarmWire.Encode(env), _stop.Token).Wait(_stop.Token);
-        }
-        catch (Exception e) when (e is IOException or OperationCanceledException or AggregateException or ObjectDisposedException)
-        {
-            Log?.Invoke($"could not append {r.Signature} to the crash log: {e.Message}");
-        }
-    }
-
-    /// <summary>The triage thread's minimiser: a task for the workers, waited for; null (minimise here) when no worker is alive or it times out.</summary>
-    private MinimizeResult? MinimizeOnWorker(IFuzzTarget target, byte[] input, ProgramInput program, CrashKey key, TimeSpan budget, CancellationToken cancel)
-    {
-        if (!Workers.Any(w => w.State == WorkerState.Alive)) return null;
-        string id = $"minimize-{Guid.NewGuid():N}";
-        var tcs = new TaskCompletionSource<Minimized?>(TaskCreationOptions.RunContinuationsAsynchronously);
-        _pendingTasks[id] = tcs;
-        var env = _envelopes.New();
-        env.Task = new FarmTask
-        {
-            Id = id, ReplyTo = Topology.Events, Target = Options.Target, Bugs = { Options.Bugs },
-            Minimize = new MinimizeCrash { Input = ByteString.CopyFrom(input), Key = key.ToWire(), BudgetSeconds = budget.TotalSeconds },
-        };
-        try
-        {
-            _transport.PublishAsync(Topology.Tasks, FarmWire.Encode(env), cancel).Wait(cancel);
-            Interlocked.Increment(ref _tasksSent);
-            if (!tcs.Task.Wait(budget * 3 + TimeSpan.FromSeconds(30), cancel) || tcs.Task.Result is not { } m) return null;
-            var minimized = target.Codec.Decode(m.MinimizedInput.ToByteArray());
-            if (WireTypes.FromWire(m.Key) != key) return null;
-            return new MinimizeResult(program, minimized, key, WireTypes.FromWire(m.Before), WireTypes.FromWire(m.After), (int)m.Executions, TimeSpan.FromSeconds(m.Seconds), m.TimedOut);
-        }
-        catch (Exception e) when (e is OperationCanceledException or AggregateException or ObjectDisposedException)
-        {
-            return null;
-        }
-        finally
-        {
-            _pendingTasks.TryRemove(id, out _);
-        }
-    }
-
-    private void Seen(string name, Heartbeat? hb, long sentUnixMs)
-    {
-        var now = DateTime.UtcNow;
-        lock (_workers)
-        {
-            // Sent before its connection closed: queued while it was alive, not a sign of life now.
-            if (_closedAtUnixMs.TryGetValue(name, out long closedAt))
-            {
-                if (sentUnixMs < closedAt) return;
-                _closedAtUnixMs.Remove(name);
-            }
-            if (!_workers.TryGetValue(name, out var w))
-            {
-                _workers[name] = new WorkerInfo(name, now, now, WorkerState.Alive, hb ?? new Heartbeat()) { LastSentUnixMs = hb is null ? 0 : sentUnixMs };
-                Log?.Invoke($"worker {name} joined");
-                return;
-            }
-            if (w.State != WorkerState.Alive) Log?.Invoke($"worker {name} is back");
-            _workers[name] = w with { LastSeen = now, State = WorkerState.Alive, Last = hb ?? w.Last, LastSentUnixMs = hb is null ? w.LastSentUnixMs : sentUnixMs, LostBecause = null };
-        }
-    }
-
-    /// <summary>
-    /// A worker's connection opened: it joined (or is back). One closed: lost at once, unless it
-    /// has another open connection (a reconnection seen before the old connection's end) or said
-    /// goodbye. Only while active: a standby hears no heartbeats and would lose every worker again.
-    /// </summary>
-    private Task OnConnectionEvent(ConnectionEvent e)
-    {
-        if (e.Kind == ConnectionEventKind.Malformed)
-        {
-            if (Interlocked.Increment(ref _connectionEventsMalformed) <= 10) Log?.Invoke($"a broker connection event ignored: {e.Problem}");
-            return Task.CompletedTask;
-        }
-        Interlocked.Increment(ref _connectionEvents);
-        if (e.Role != ConnectionNames.Worker || !Active) return Task.CompletedTask;
-        lock (_workers)
-        {
-            if (!_connections.TryGetValue(e.Name, out var open)) _connections[e.Name] = open = new HashSet<string>(StringComparer.Ordinal);
-            if (e.Kind == ConnectionEventKind.Opened)
-            {
-                open.Add(e.Connection);
-                _closedAtUnixMs.Remove(e.Name);
-                Seen(e.Name, null, long.MaxValue);
-                return Task.CompletedTask;
-            }
-            open.Remove(e.Connection);
-            if (open.Count > 0 || !_workers.TryGetValue(e.Name, out var w) || w.State == WorkerState.Left) return Task.CompletedTask;
-            _closedAtUnixMs[e.Name] = e.BrokerUnixMs;
-            if (w.State == WorkerState.Alive)
-            {
-                _workers[e.Name] = w with { State = WorkerState.Lost, LostBecause = LostByConnectionEvent };
-                Log?.Invoke($"worker {e.Name} lost: {LostByConnectionEvent}, {(DateTime.UtcNow - w.LastSeen).TotalSeconds:F1}s after its last message");
-            }
-        }
-        return Task.CompletedTask;
-    }
-
-    private void Left(string name)
-    {
-        lock (_workers)
-            if (_workers.TryGetValue(name, out var w))
-            {
-                _workers[name] = w with { State = WorkerState.Left, LastSeen = DateTime.UtcNow };
-                Log?.Invoke($"worker {name} left");
-            }
+        foreach (var a in inputs.Accepted) InputAccepted?.Invoke(a);
     }
 
     private async Task MonitorLoop()
     {
-        StreamWriter? stats = Options.StatsInterval is null ? null
-            : new StreamWriter(new FileStream(Path.Combine(Options.WorkDir, "stats.jsonl"), FileMode.Append, FileAccess.Write, FileShare.Read)) { AutoFlush = true };
+        StreamWriter? stats = _stats.OpenLog();
         try
         {
             var interval = Options.StatsInterval ?? TimeSpan.FromSeconds(1);
             while (!_stop.IsCancellationRequested)
             {
                 await Task.Delay(interval, _stop.Token).ConfigureAwait(false);
-                var now = DateTime.UtcNow;
-                lock (_workers)
-                    foreach (var w in _workers.Values.ToList())
-                        if (w.State == WorkerState.Alive && now - w.LastSeen > Options.WorkerTimeout)
-                        {
-                            _workers[w.Name] = w with { State = WorkerState.Lost, LostBecause = $"nothing from it for {Options.WorkerTimeout.TotalSeconds:0.#}s" };
-                            Log?.Invoke($"worker {w.Name} lost (nothing from it for {(now - w.LastSeen).TotalSeconds:F1}s)");
-                        }
-                stats?.WriteLine(JsonSerializer.Serialize(Stats(), StatsJson.Options));
+                _workers.ExpireSilent(DateTime.UtcNow);
+                if (stats is not null) _stats.WriteLine(stats);
             }
         }
         catch (OperationCanceledException) { }
@@ -541,25 +213,10 @@ public sealed class CoordinatorNode : IAsyncDisposable
         }
     }
 
-    public CoordinatorStats Stats()
-    {
-        var workers = Workers;
-        var alive = workers.Where(w => w.State == WorkerState.Alive).ToList();
-        var propagation = PropagationLatency(workers);
-        return new CoordinatorStats(
-            Math.Round(_clock.Elapsed.TotalSeconds, 3), Active, workers.Sum(w => (long)w.Last.Execs), Math.Round(alive.Sum(w => w.Last.ExecsPerSecond)),
-            Features.Edges, Features.Features, CorpusCount, Triage.Unique, alive.Count, workers.Count(w => w.State == WorkerState.Lost),
-            InputsReceived, InputsAccepted, InputsRedundant, Messages, Rejected.Total, CrashesReceived, Triage.Duplicates, Triage.NotReproduced,
-            Interlocked.Read(ref _tasksSent), propagation.FinitePercentile(50), propagation.FinitePercentile(99), ConnectionEvents, ConnectionEventsMalformed);
-    }
+    public CoordinatorStats Stats() => _stats.Snapshot();
 
     /// <summary>Corpus propagation latency over the farm: every worker's histogram from its last heartbeat, added up.</summary>
-    public static LatencyHistogram PropagationLatency(IEnumerable<WorkerInfo> workers)
-    {
-        var all = new LatencyHistogram();
-        foreach (var w in workers) all.Merge(new LatencyHistogram(w.Last.PropagationMs));
-        return all;
-    }
+    public static LatencyHistogram PropagationLatency(IEnumerable<WorkerInfo> workers) => FarmStats.PropagationLatency(workers);
 
     /// <summary>
     /// Waits until every event delivered so far and every crash queued has been dealt with, and
@@ -584,9 +241,8 @@ public sealed class CoordinatorNode : IAsyncDisposable
         foreach (var t in new[] { _processor, _monitor })
             if (t is not null)
                 try { await t.ConfigureAwait(false); } catch (OperationCanceledException) { }
-        Triage.Dispose();
-        Wal.Dispose();
-        lock (_inputsLog) _inputsLog.Dispose();
+        _crashes.Dispose();
+        _corpus.Dispose();
         _stop.Dispose();
     }
 }
