@@ -26,6 +26,9 @@ public class ObserverTests
         Assert.Equal(1u, (uint)LockEvent.WriteHandOff);
         Assert.Equal(Enumerable.Range(2, 8).Select(v => (uint)v), Enum.GetValues<MmuEvent>().Take(8).Select(e => (uint)e));
         Assert.Equal(32u, (uint)MmuEvent.PteListDescPrepended);
+        Assert.Equal(33u, (uint)MmuEvent.FastPageFaultFixed);
+        Assert.Equal(34u, (uint)MmuEvent.FastPageFaultRace);
+        Assert.Equal(35u, (uint)MmuEvent.AgingCmpxchgFailed);
         var values = Enum.GetValues<MmuEvent>().Select(e => (uint)e).ToArray();
         Assert.Equal(values.Length, values.Distinct().Count());
         Assert.DoesNotContain((uint)LockEvent.WriteHandOff, values);
