@@ -39,6 +39,7 @@ public sealed class FuzzLoop
             ScheduleKind.Input => new InputSchedule(),
             ScheduleKind.Random => new RandomSchedule(),
             ScheduleKind.Pct => new PctSchedule(),
+            ScheduleKind.Portfolio => new PortfolioSchedule(),
             var k => throw new ArgumentOutOfRangeException(nameof(session), k, "schedule kind"),
         };
         _rng = new SplitMix64(opts.Seed * 0x9E3779B97F4A7C15UL + (ulong)id + 1);
@@ -69,7 +70,9 @@ public sealed class FuzzLoop
         var program = _inputs.Next(ref _rng);
         var strategy = _schedules.Next(program, ref _rng);
         Recorder?.Add(_codec.Encode(program));
-        _inputs.Observed(Observe(program, Execute(program, strategy)));
+        int added = Observe(program, Execute(program, strategy));
+        _inputs.Observed(added);
+        _schedules.Observed(added);
     }
 
     private ExecResult Execute(ProgramInput program, IScheduleStrategy? strategy)

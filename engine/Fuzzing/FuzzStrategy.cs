@@ -3,8 +3,8 @@ namespace Fuzz.Engine.Fuzzing;
 /// <summary>A named pairing of how inputs are made with how they are scheduled: what <c>--strategy</c> picks.</summary>
 public sealed record FuzzStrategy(string Name, InputKind Inputs, ScheduleKind Schedule)
 {
-    /// <summary>Mutated corpus programs on their own choice streams.</summary>
-    public static FuzzStrategy Coverage { get; } = new("coverage", InputKind.Mutation, ScheduleKind.Input);
+    /// <summary>Mutated corpus programs on their own choice streams, part of them under random and PCT schedules.</summary>
+    public static FuzzStrategy Coverage { get; } = new("coverage", InputKind.Mutation, ScheduleKind.Portfolio);
 
     /// <summary>Random programs under random schedules, a baseline.</summary>
     public static FuzzStrategy Random { get; } = new("random", InputKind.Generation, ScheduleKind.Random);

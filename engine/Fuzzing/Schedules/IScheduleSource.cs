@@ -11,4 +11,7 @@ namespace Fuzz.Engine.Fuzzing;
 internal interface IScheduleSource
 {
     IScheduleStrategy? Next(ProgramInput program, ref SplitMix64 rng);
+
+    /// <summary>The features the execution <see cref="Next"/> scheduled added.</summary>
+    void Observed(int added) { }
 }

@@ -11,4 +11,7 @@ public enum ScheduleKind
 
     /// <summary>A seeded PCT schedule of depth 1-3 (<see cref="Scheduling.PctStrategy"/>).</summary>
     Pct,
+
+    /// <summary>The input's choice stream, with a yield-sized share of random and PCT schedules (<see cref="PortfolioSchedule"/>).</summary>
+    Portfolio,
 }

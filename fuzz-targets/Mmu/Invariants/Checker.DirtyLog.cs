@@ -25,11 +25,37 @@ internal sealed partial class Checker
         _rmapsChanged = true;
     }
 
-    /// <summary>KVM_GET_DIRTY_LOG returned these gfns (bits from the slot's base) dirty: userspace copies them after every write so far.</summary>
+    private readonly ulong[] _fastPfUnmarked = new ulong[Kvm.MaxVcpus];   // gfn + 1, 0 = none
+
+    /// <summary>fast_page_fault() made the gfn's SPTE writable; it marks the gfn before it leaves its lockless walk.</summary>
+    public void OnFastPfMadeWritable(Vcpu vcpu, ulong gfn) => _fastPfUnmarked[vcpu.Id] = gfn + 1;
+
+    public void OnLocklessWalkEnd(Vcpu vcpu) => _fastPfUnmarked[vcpu.Id] = 0;
+
+    /// <summary>
+    /// KVM_GET_DIRTY_LOG returned these gfns (bits from the slot's base) dirty: userspace copies them
+    /// after every write so far. And when it returns, every writable SPTE of the slot has its gfn
+    /// marked dirty again (a fault marks before, fast_page_fault() just after making an SPTE
+    /// writable), or the guest's writes through it would be lost.
+    /// </summary>
     public void OnDirtyLogHarvested(int slot, ulong mask)
     {
         if (_unloggedWrites.Count != 0 && mask != 0)
             _unloggedWrites.RemoveAll(w => w.Slot == slot && (mask & (1UL << (int)(w.Gfn - Kvm.SlotBaseGfn(slot)))) != 0);
+        ulong memslot = Mem.Peek(Mem.Peek(_kvm.MemslotsAddr) + (ulong)(1 + slot) * 8);
+        if (memslot == 0 || !_wpComplete[slot]) return;
+        ulong bitmap = Mem.Peek(memslot + Kvm.SDirtyBitmap * 8), baseGfn = Mem.Peek(memslot + Kvm.SBaseGfn * 8);
+        foreach (ulong sptep in _installed)
+        {
+            ulong spte = Mem.Peek(sptep);
+            if (!Spte.IsShadowPresent(spte) || !Spte.IsWritable(spte)) continue;
+            ulong gfn = _kvm.SpteInfo(sptep).Gfn;
+            if (gfn < baseGfn || gfn >= baseGfn + Kvm.SlotPages || Array.IndexOf(_fastPfUnmarked, gfn + 1) >= 0) continue;
+            ulong rel = gfn - baseGfn;
+            if ((Mem.Peek(bitmap + rel / 64 * 8) & (1UL << (int)(rel % 64))) == 0)
+                throw Fail(Invariant.DirtyLogging, "kvm_get_dirty_log_protect",
+                    $"KVM_GET_DIRTY_LOG of memslot {slot} returns with SPTE 0x{sptep:x} of gfn 0x{gfn:x} writable and the gfn not marked dirty: {Spte.Describe(spte)}");
+        }
     }
 
     public void OnMarkPageDirty(int slot, ulong gfn)

@@ -39,6 +39,7 @@ internal sealed partial class Checker
         Array.Clear(_wpComplete);
         Array.Clear(_writeTracked);
         _unloggedWrites.Clear();
+        Array.Clear(_fastPfUnmarked);
         _writtenPfns.Clear();
         _pendingZapFlush = _pendingMmuWritableFlush = false;
         _rmapsChanged = true;

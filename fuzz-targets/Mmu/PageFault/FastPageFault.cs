@@ -47,6 +47,7 @@ public sealed partial class Kvm
             if (seen == spte)
             {
                 _check.OnSpteWrite(sptep, spte, newSpte, SpteWriter.FastPageFault);
+                if (makesWritable) _check.OnFastPfMadeWritable(vcpu, fault.Gfn);
                 _m.Event(MmuEvent.FastPageFaultFixed, fault.Gfn);
                 if (Tracing) _m.Log($"fast_page_fault fixed gfn 0x{fault.Gfn:x}: {Spte.Describe(spte)} -> {Spte.Describe(newSpte)}");
                 if (makesWritable && !_bugs.Has(Bugs.FastPfDirtyBeforeCmpxchg)) yield return Call(MarkPageDirtyInSlot(fault.Slot, fault.Gfn));
@@ -65,5 +66,9 @@ public sealed partial class Kvm
     private void WalkShadowPageLocklessBegin(Vcpu vcpu) => _mem.Write(VcpuModeAddr(vcpu.Id), VcpuModeReadingShadowPageTables);
 
     /// <summary>walk_shadow_page_lockless_end(): vcpu->mode = OUTSIDE_GUEST_MODE (smp_store_release), then local_irq_enable().</summary>
-    private void WalkShadowPageLocklessEnd(Vcpu vcpu) => _mem.Write(VcpuModeAddr(vcpu.Id), VcpuModeOutsideGuest);
+    private void WalkShadowPageLocklessEnd(Vcpu vcpu)
+    {
+        _mem.Write(VcpuModeAddr(vcpu.Id), VcpuModeOutsideGuest);
+        _check.OnLocklessWalkEnd(vcpu);
+    }
 }
