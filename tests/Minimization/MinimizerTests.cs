@@ -28,12 +28,6 @@ public class MinimizerTests
     public static readonly TheoryData<string> RandomlyFound = new(Bugs.All.Select(b => b.Id)
         .Where(b => b != Bugs.LocklessRereadEmpty.Id && b != Bugs.FastPfDirtyBeforeCmpxchg.Id));
 
-    /// <summary>
-    /// Preemptions a minimised crash may keep. fast-pf-dirty-before-cmpxchg needs at least four (into
-    /// the get between the mark and the cmpxchg, back, and around the end of the get), and the
-    /// minimiser does not bring the committed reproducer below 21 yet.
-    /// </summary>
-    private static int PreemptionsAllowed(string bug) => bug == Bugs.FastPfDirtyBeforeCmpxchg.Id ? 21 : 2;
 
     /// <summary>Threads each variant's scenario needs (see the scenarios in tests/Model).</summary>
     private static readonly Dictionary<string, int> ThreadsNeeded = new()
@@ -101,7 +95,7 @@ public class MinimizerTests
         Assert.False(result.TimedOut);
         Assert.True(result.After.Ops <= result.Before.Ops);
         Assert.True(result.After.Threads <= result.Before.Threads);
-        Assert.True(result.After.Preemptions <= PreemptionsAllowed(bug), $"{result.After.Preemptions} preemptions");
+        Assert.True(result.After.Preemptions <= 2, $"{result.After.Preemptions} preemptions");
         Assert.True(result.After.Threads <= ThreadsNeeded[bug] + 2, $"{result.After.Threads} threads");
 
         var again = new Minimizer(MmuTarget.Vocabulary, MmuRepro.Runner(bugs)).Minimize(crash, Budget);

@@ -42,8 +42,8 @@ public class Scenarios
         // replace_page() without the invalidate bracket: a fault that resolved the old pfn installs it after the host PTE moved on.
         { Bugs.ChangePte.Id, [Invariant.NoStaleInstall, Invariant.InvalidationCompleteness], AdOn,
             [Call(0, Op.PageFault, 0, 5, 0, 0), Call(1, Op.ReplacePage, 0, 5), Call(0, Op.PageFault, 0, 5, 0, 1), Call(0, Op.GuestAccess, 0, 5, 0, 0)] },
-        // Dirty logging write-protects the SPTE; a write's fast_page_fault() marks the gfn before its cmpxchg,
-        // KVM_GET_DIRTY_LOG harvests the bit and skips the read-only SPTE, the cmpxchg restores W, later writes go unlogged.
+        // A write's fast_page_fault() on the SPTE dirty logging write-protected marks the gfn before its cmpxchg;
+        // KVM_GET_DIRTY_LOG harvests the bit and returns after the cmpxchg restored W, with the gfn unmarked.
         { Bugs.FastPfDirtyBeforeCmpxchg.Id, [Invariant.DirtyLogging], AdOn,
             [Call(0, Op.PageFault, 0, 1, 1, 0), Call(1, Op.DirtyLogEnable, 0), Call(0, Op.GuestAccess, 0, 1, 1, 0), Call(1, Op.DirtyLogGet, 0), Call(0, Op.GuestAccess, 0, 1, 1, 0)] },
     };
