@@ -43,7 +43,7 @@ public sealed partial class Kvm
     {
         yield return null;
         ulong gen = MemslotsGenerationOf(0);
-        if ((gen & KvmMemslotGenUpdateInProgress) != 0) yield break;
+        if ((gen & KvmMemslotGenUpdateInProgress) != 0 && !_bugs.Has(Bugs.MmioInFlux)) yield break;
         vcpu.MmioGfn = gfn;
         vcpu.MmioGen = gen;
     }
