@@ -31,7 +31,7 @@ public sealed class MmuTarget
 
     public static readonly Vocabulary Vocabulary = new(
     [
-        new("page_fault", "vCPU page fault: seq snapshot, hva_to_pfn, mmu_lock, staleness check, install SPTE + rmap", Slot, Gfn, Write, Alias),
+        new("page_fault", "vCPU page fault: seq snapshot, hva_to_pfn, mmu_lock, staleness check, install SPTE + rmap (an MMIO SPTE where no memslot maps the gfn)", Slot, Gfn, Write, Alias),
         new("guest_access", "guest load/store through the vCPU's TLB, else a page walk setting A/D, else a fault", Slot, Gfn, Write, Alias),
         new("mprotect_ro", "host mprotect(PROT_READ) inside invalidate_range_start/end", Slot, Gfn, Npages),
         new("mprotect_rw", "host mprotect(PROT_READ|PROT_WRITE) inside invalidate_range_start/end", Slot, Gfn, Npages),
