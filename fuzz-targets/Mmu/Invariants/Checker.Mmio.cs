@@ -68,13 +68,17 @@ internal sealed partial class Checker
             bool inProgress = (gen & Kvm.KvmMemslotGenUpdateInProgress) != 0;
             sb.AppendLine($"address space {asId}: generation {gen & ~Kvm.KvmMemslotGenUpdateInProgress}{(inProgress ? " (update in progress)" : "")}");
         }
+        bool header = false;
         foreach (ulong sptep in _mmioSptes)
         {
             if (!Mem.IsLive(sptep)) continue;
             ulong spte = Mem.Peek(sptep);
-            if (MmioSpte.IsMmio(spte)) sb.AppendLine($"  MMIO spte 0x{sptep:x}: {MmioSpte.Describe(spte)} (made at generation {_mmioSpteGen[sptep]})");
+            if (!MmioSpte.IsMmio(spte)) continue;
+            if (!header) sb.AppendLine("MMIO SPTEs:");
+            header = true;
+            sb.AppendLine($"  spte 0x{sptep:x}: {MmioSpte.Describe(spte)} (made at generation {_mmioSpteGen[sptep]})");
         }
         foreach (var v in _kvm.Vcpus)
-            if (v.MmioGfn != 0) sb.AppendLine($"  vCPU {v.Id} MMIO info: gfn 0x{v.MmioGfn:x} generation 0x{v.MmioGen:x}");
+            if (v.MmioGfn != 0) sb.AppendLine($"vCPU {v.Id} MMIO info: gfn 0x{v.MmioGfn:x} generation 0x{v.MmioGen:x}");
     }
 }

@@ -73,11 +73,13 @@ public sealed partial class Kvm
         _mem.Write(active, newSlots);
         _check.OnMemslotsSwapped();
         _m.Event(MmuEvent.MemslotsSwap);
+        if (Tracing) _m.Log($"memslots of address space {asId} published, generation {gen} update in progress");
         yield return Call(SynchronizeSrcu());
         gen = (gen & ~KvmMemslotGenUpdateInProgress) + NrMemslotAsIds;
         yield return Call(KvmMmuInvalidateMmioSptes(gen));   // kvm_arch_memslots_updated()
         yield return null;
         _mem.Write(newSlots + MemslotsGeneration * 8, gen);
+        if (Tracing) _m.Log($"address space {asId}: generation {gen}");
         _mem.Free(old);
     }
 

@@ -46,6 +46,7 @@ public sealed partial class Kvm
         if ((gen & KvmMemslotGenUpdateInProgress) != 0 && !_bugs.Has(Bugs.MmioInFlux)) yield break;
         vcpu.MmioGfn = gfn;
         vcpu.MmioGen = gen;
+        if (Tracing) _m.Log($"vcpu_cache_mmio_info gfn 0x{gfn:x} generation 0x{gen:x}");
     }
 
     /// <summary>
