@@ -25,7 +25,7 @@ public sealed partial class Kvm
 
     // struct kvm words
     private const int KMmuLock = 0, KSeq = 1, KInProgress = 2, KRangeStart = 3, KRangeEnd = 4,
-        KMnActive = 5, KMemslots = 6, KSrcuIdx = 7, KSlotsLock = 10, KGeneration = 11, KvmWords = 12;
+        KMnActive = 5, KMemslots = 6, KSrcuIdx = 7, KSlotsLock = 10, KMemslotsSmm = 11, KvmWords = 12;
 
     // object kinds in simulated memory
     internal const int ObjKvm = 1, ObjMemslots = 2, ObjMemslot = 3, ObjRmapArray = 4, ObjDirtyBitmap = 5,
@@ -80,7 +80,8 @@ public sealed partial class Kvm
     internal ulong MnActiveAddr => _kvm + KMnActive * 8;
     internal ulong MemslotsAddr => _kvm + KMemslots * 8;
     internal ulong SlotsLockAddr => _kvm + KSlotsLock * 8;
-    internal ulong GenerationAddr => _kvm + KGeneration * 8;
+    /// <summary>kvm->memslots[as_id]: address space 0, or 1 (SMM).</summary>
+    internal ulong MemslotsAddrOf(int asId) => asId == 0 ? MemslotsAddr : _kvm + KMemslotsSmm * 8;
     internal ulong VcpuModeAddr(int vcpu) => _vcpus + (ulong)vcpu * 8;
 
     /// <summary>kvm_create_vm plus the VMM's initial memslots 0 and 1; all of it before any actor runs.</summary>
@@ -91,7 +92,11 @@ public sealed partial class Kvm
         Array.Clear(_sp);
         _pteListDescs.Clear();
         Pfns.Clear();
-        foreach (var v in Vcpus) v.Tlb.Clear();
+        foreach (var v in Vcpus)
+        {
+            v.Tlb.Clear();
+            v.MmioGfn = v.MmioGen = 0;
+        }
         _kvm = _mem.Alloc(KvmWords, ObjKvm, "struct kvm");
         _mmuLock = new RwLock(_m, MmuLockAddr);
         _srcu = new Srcu(_mem, _kvm + KSrcuIdx * 8);
@@ -103,6 +108,9 @@ public sealed partial class Kvm
         ulong slots = _mem.Alloc(1 + MaxSlots, ObjMemslots, "kvm_memslots");
         _mem.Write(MemslotsAddr, slots);
         for (int s = 0; s < 2; s++) _mem.Write(slots + (ulong)(1 + s) * 8, AllocMemslot(s));
+        ulong smmSlots = _mem.Alloc(1 + MaxSlots, ObjMemslots, "kvm_memslots (SMM)");
+        _mem.Write(smmSlots + MemslotsGeneration * 8, 1);   // address space 1 uses the odd generations
+        _mem.Write(MemslotsAddrOf(1), smmSlots);
         _check.Reset();
     }
 
@@ -168,7 +176,11 @@ public sealed partial class Kvm
 
     private void FlushRemoteTlbs()
     {
-        foreach (var v in Vcpus) v.Tlb.Clear();
+        foreach (var v in Vcpus)
+        {
+            v.Tlb.Clear();
+            v.MmioGfn = v.MmioGen = 0;
+        }
         _check.OnFlush();
         _m.Event(MmuEvent.RemoteTlbFlush);
         _m.Log("kvm_flush_remote_tlbs");

@@ -29,6 +29,10 @@ public class ObserverTests
         Assert.Equal(33u, (uint)MmuEvent.FastPageFaultFixed);
         Assert.Equal(34u, (uint)MmuEvent.FastPageFaultRace);
         Assert.Equal(35u, (uint)MmuEvent.AgingCmpxchgFailed);
+        Assert.Equal(40u, (uint)MmuEvent.MmioSpteCreated);
+        Assert.Equal(41u, (uint)MmuEvent.MmioSpteStale);
+        Assert.Equal(42u, (uint)MmuEvent.MmioInfoCacheHit);
+        Assert.Equal(43u, (uint)MmuEvent.MmioGenerationWrap);
         var values = Enum.GetValues<MmuEvent>().Select(e => (uint)e).ToArray();
         Assert.Equal(values.Length, values.Distinct().Count());
         Assert.DoesNotContain((uint)LockEvent.WriteHandOff, values);

@@ -18,7 +18,7 @@ public sealed partial class Kvm
             _check.OnWriteProtectStart(id);
             ulong slot = CopyMemslot(old, _mem.ReadConst(old + SFlags * 8) | KvmMemLogDirtyPages);
             _mem.Write(slot + SDirtyBitmap * 8, _mem.Alloc((SlotPages + 63) / 64, ObjDirtyBitmap, Labels.DirtyBitmap[id]));
-            yield return Call(KvmSwapActiveMemslots(CopyMemslots(CurrentMemslots, id, slot)));
+            yield return Call(KvmSwapActiveMemslots(0, CopyMemslots(CurrentMemslots, id, slot)));
             yield return Call(KvmMmuSlotRemoveWriteAccess(slot));
             yield return null;
             _mem.Free(old);

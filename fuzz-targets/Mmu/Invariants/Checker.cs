@@ -44,6 +44,7 @@ internal sealed partial class Checker
         _pendingZapFlush = _pendingMmuWritableFlush = false;
         _rmapsChanged = true;
         _mayBlockDepth = 0;
+        ResetMmio();
     }
 
     private InvariantViolation Fail(Invariant invariant, string site, string detail) => invariant.Violation(site, detail, DumpState());

@@ -17,6 +17,7 @@ public enum Invariant
     FlushBeforeYield = 12,
     DirtyLogging = 13,
     AgingHarmless = 14,
+    MmioCurrency = 15,
     Liveness = 18,
 }
 
@@ -36,6 +37,7 @@ public static class Invariants
         [Invariant.FlushBeforeYield] = "Flush before yield",
         [Invariant.DirtyLogging] = "Dirty logging",
         [Invariant.AgingHarmless] = "Aging is harmless",
+        [Invariant.MmioCurrency] = "MMIO currency",
         [Invariant.Liveness] = "Liveness",
     };
 

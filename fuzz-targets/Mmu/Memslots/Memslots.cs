@@ -2,7 +2,14 @@ namespace Fuzz.Targets.Mmu;
 
 public sealed partial class Kvm
 {
-    private const ulong KvmMemslotGenUpdateInProgress = 1UL << 63;
+    internal const ulong KvmMemslotGenUpdateInProgress = 1UL << 63;
+    internal const int NrMemslotAsIds = 2;             // kvm_arch_nr_memslot_as_ids(): SMM has its own address space
+
+    /// <summary>struct kvm_memslots: word 0 is its generation, then one entry per slot id.</summary>
+    internal const int MemslotsGeneration = 0;
+
+    /// <summary>kvm_memslots(kvm, as_id)->generation, read as the running actor's access.</summary>
+    internal ulong MemslotsGenerationOf(int asId) => _mem.Read(_mem.Read(MemslotsAddrOf(asId)) + MemslotsGeneration * 8);
 
     /// <summary>
     /// mutex_lock(&amp;kvm->slots_lock), one attempt after a scheduling point (memslot ioctls are serialised):
@@ -44,60 +51,70 @@ public sealed partial class Kvm
     }
 
     /// <summary>
-    /// kvm_swap_active_memslots(): wait for running mmu_notifier invalidations to finish (so range_start
-    /// and range_end see the same memslots), publish, wait for SRCU readers, bump the generation.
+    /// kvm_swap_active_memslots(): the new memslots get the active generation with
+    /// KVM_MEMSLOT_GEN_UPDATE_IN_PROGRESS; wait for running mmu_notifier invalidations to finish (so
+    /// range_start and range_end see the same memslots), publish, wait for SRCU readers, then
+    /// kvm_arch_memslots_updated() with the next generation of the address space
+    /// (gen += kvm_arch_nr_memslot_as_ids()), and only then store it, dropping the in-progress bit.
     /// </summary>
-    private Co KvmSwapActiveMemslots(ulong newSlots)
+    private Co KvmSwapActiveMemslots(int asId, ulong newSlots)
     {
         var self = Self;
+        ulong active = MemslotsAddrOf(asId);
         yield return null;
         while (_mem.Read(MnActiveAddr) != 0)
         {
             self.WaitUntilEquals(MnActiveAddr, 0);
             yield return null;
         }
-        ulong old = CurrentMemslots;
-        ulong gen = _mem.Read(GenerationAddr);
-        _mem.Write(GenerationAddr, gen | KvmMemslotGenUpdateInProgress);
-        _mem.Write(MemslotsAddr, newSlots);
+        ulong old = _mem.Read(active);
+        ulong gen = _mem.Read(old + MemslotsGeneration * 8);
+        _mem.Write(newSlots + MemslotsGeneration * 8, gen | KvmMemslotGenUpdateInProgress);
+        _mem.Write(active, newSlots);
         _check.OnMemslotsSwapped();
         _m.Event(MmuEvent.MemslotsSwap);
+        if (Tracing) _m.Log($"memslots of address space {asId} published, generation {gen} update in progress");
         yield return Call(SynchronizeSrcu());
+        gen = (gen & ~KvmMemslotGenUpdateInProgress) + NrMemslotAsIds;
+        yield return Call(KvmMmuInvalidateMmioSptes(gen));   // kvm_arch_memslots_updated()
         yield return null;
-        _mem.Write(GenerationAddr, (gen & ~KvmMemslotGenUpdateInProgress) + 2);
+        _mem.Write(newSlots + MemslotsGeneration * 8, gen);
+        if (Tracing) _m.Log($"address space {asId}: generation {gen}");
         _mem.Free(old);
     }
 
-    /// <summary>KVM_SET_USER_MEMORY_REGION creating slot <paramref name="id"/> (KVM_MR_CREATE).</summary>
-    internal Co MemslotCreate(int id)
+    /// <summary>KVM_SET_USER_MEMORY_REGION creating slot <paramref name="id"/> of address space <paramref name="asId"/> (KVM_MR_CREATE).</summary>
+    internal Co MemslotCreate(int id, int asId = 0)
     {
         yield return null;
         while (!TrySlotsLock()) yield return null;
-        if (SlotOf(CurrentMemslots, id) == 0)
+        ulong slots = _mem.Read(MemslotsAddrOf(asId));
+        if (SlotOf(slots, id) == 0)
         {
             ulong slot = AllocMemslot(id);
-            yield return Call(KvmSwapActiveMemslots(CopyMemslots(CurrentMemslots, id, slot)));
-            if (Tracing) _m.Log($"memslot {id} created");
+            yield return Call(KvmSwapActiveMemslots(asId, CopyMemslots(slots, id, slot)));
+            if (Tracing) _m.Log($"memslot {id} of address space {asId} created");
         }
         yield return null;
         SlotsUnlock();
     }
 
     /// <summary>
-    /// KVM_MR_DELETE: install an INVALID copy, wait for SRCU readers, zap the slot's SPTEs
+    /// KVM_MR_DELETE of slot <paramref name="id"/> in address space <paramref name="asId"/>: install an INVALID copy, wait for SRCU readers, zap the slot's SPTEs
     /// (kvm_arch_flush_shadow_memslot), remove it, wait again, and free it.
     /// </summary>
-    internal Co MemslotDelete(int id)
+    internal Co MemslotDelete(int id, int asId = 0)
     {
         yield return null;
         while (!TrySlotsLock()) yield return null;
-        ulong old = SlotOf(CurrentMemslots, id);
+        ulong active = MemslotsAddrOf(asId);
+        ulong old = SlotOf(_mem.Read(active), id);
         if (old != 0)
         {
             ulong invalid = CopyMemslot(old, _mem.ReadConst(old + SFlags * 8) | KvmMemslotInvalid);
-            yield return Call(KvmSwapActiveMemslots(CopyMemslots(CurrentMemslots, id, invalid)));
+            yield return Call(KvmSwapActiveMemslots(asId, CopyMemslots(_mem.Read(active), id, invalid)));
             yield return Call(KvmMmuZapMemslot(old));
-            yield return Call(KvmSwapActiveMemslots(CopyMemslots(CurrentMemslots, id, 0)));
+            yield return Call(KvmSwapActiveMemslots(asId, CopyMemslots(_mem.Read(active), id, 0)));
             yield return null;
             _mem.Free(_mem.ReadConst(old + SRmap4K * 8));
             _mem.Free(_mem.ReadConst(old + SRmap2M * 8));
@@ -106,8 +123,8 @@ public sealed partial class Kvm
             if (bitmap != 0) _mem.Free(bitmap);
             _mem.Free(invalid);
             _mem.Free(old);
-            _check.OnMemslotDeleted(id);
-            if (Tracing) _m.Log($"memslot {id} deleted");
+            if (asId == 0) _check.OnMemslotDeleted(id);
+            if (Tracing) _m.Log($"memslot {id} of address space {asId} deleted");
         }
         yield return null;
         SlotsUnlock();
@@ -124,5 +141,13 @@ public sealed partial class Kvm
         if (self.Ret != 0) yield return Call(KvmFlushRemoteTlbs());
         yield return null;
         WriteUnlockMmu();
+    }
+
+    /// <summary>KVM_SET_USER_MEMORY_REGION on address space 1 (SMM): create slot <paramref name="id"/> if it is absent, else delete it.</summary>
+    internal Co SmmMemslotToggle(int id)
+    {
+        yield return null;
+        bool present = SlotOf(_mem.Read(MemslotsAddrOf(1)), id) != 0;
+        yield return Call(present ? MemslotDelete(id, asId: 1) : MemslotCreate(id, asId: 1));
     }
 }

@@ -38,7 +38,7 @@ public sealed partial class Kvm
 
     private static string RetName(ulong r) => r switch
     {
-        RetPfFixed => "fixed", RetPfRetry => "retry", RetPfEmulate => "no memslot (emulate)", RetPfSpurious => "spurious",
+        RetPfFixed => "fixed", RetPfRetry => "retry", RetPfEmulate => "MMIO (emulate)", RetPfSpurious => "spurious",
         RetPfWriteProtected => "write-tracked (emulate)", _ => "-EFAULT",
     };
 
@@ -52,7 +52,7 @@ public sealed partial class Kvm
         var self = Self;
         yield return null;
         fault.Slot = GfnToMemslot(CurrentMemslots, fault.Gfn);
-        if (fault.Slot == 0) { self.Ret = RetPfEmulate; yield break; }
+        if (fault.Slot == 0) { yield return Call(KvmHandleNoslotFault(vcpu, fault)); yield break; }
         if (fault.Present && fault.Write)                   // page_fault_handle_page_track()
         {
             yield return null;

@@ -39,4 +39,16 @@ public enum MmuEvent : uint
 
     /// <summary>Aging's cmpxchg64 to access-track an SPTE lost a race, and the SPTE stays young (the gfn).</summary>
     AgingCmpxchgFailed = 35,
+
+    /// <summary>mark_mmio_spte() installed an MMIO SPTE for a gfn no memslot maps (the gfn).</summary>
+    MmioSpteCreated = 40,
+
+    /// <summary>check_mmio_spte() refused an MMIO SPTE: its generation is old or an update is in progress (the gfn).</summary>
+    MmioSpteStale = 41,
+
+    /// <summary>handle_mmio_page_fault() emulated from the vCPU's cached MMIO info (the gfn).</summary>
+    MmioInfoCacheHit = 42,
+
+    /// <summary>kvm_mmu_invalidate_mmio_sptes() saw the MMIO generation wrap and zapped all.</summary>
+    MmioGenerationWrap = 43,
 }

@@ -18,7 +18,7 @@ public sealed class MmuTarget
     {
         PageFault, GuestAccess, MprotectReadOnly, MprotectReadWrite, MadviseDontneed, ClearYoung, TestYoung,
         MemslotCreate, MemslotDelete, DirtyLogEnable, DirtyLogGet, ZapShadowPage, PageFaultAliases, ReplacePage,
-        WriteTrackAdd, WriteTrackRemove,
+        WriteTrackAdd, WriteTrackRemove, MmioAccess, SmmMemslotToggle,
     }
 
     private static readonly ArgSpec Slot = new("slot", Kvm.MaxSlots);
@@ -27,10 +27,11 @@ public sealed class MmuTarget
     private static readonly ArgSpec Alias = new("alias", Kvm.Aliases);
     private static readonly ArgSpec Npages = new("npages-1", Kvm.SlotPages);
     private static readonly ArgSpec Count = new("count-1", Kvm.MaxAliasFaults);
+    private static readonly ArgSpec MmioCount = new("count-1", 4);
 
     public static readonly Vocabulary Vocabulary = new(
     [
-        new("page_fault", "vCPU page fault: seq snapshot, hva_to_pfn, mmu_lock, staleness check, install SPTE + rmap", Slot, Gfn, Write, Alias),
+        new("page_fault", "vCPU page fault: seq snapshot, hva_to_pfn, mmu_lock, staleness check, install SPTE + rmap (an MMIO SPTE where no memslot maps the gfn)", Slot, Gfn, Write, Alias),
         new("guest_access", "guest load/store through the vCPU's TLB, else a page walk setting A/D, else a fault", Slot, Gfn, Write, Alias),
         new("mprotect_ro", "host mprotect(PROT_READ) inside invalidate_range_start/end", Slot, Gfn, Npages),
         new("mprotect_rw", "host mprotect(PROT_READ|PROT_WRITE) inside invalidate_range_start/end", Slot, Gfn, Npages),
@@ -46,6 +47,8 @@ public sealed class MmuTarget
         new("replace_page", "host replace_page() (KSM merge): the page behind one hva becomes a new write-protected page, inside invalidate_range_start/end", Slot, Gfn),
         new("write_track_add", "kvm_write_track_add_gfn(): count the gfn write-tracked, clear W and MMU-writable from its SPTEs, flush under mmu_lock", Slot, Gfn),
         new("write_track_remove", "kvm_write_track_remove_gfn(): drop one write-track count of the gfn, if it has one", Slot, Gfn),
+        new("mmio_access", "count guest accesses to one gfn as guest_access (alias 0) does, as a driver polling a device register: where no memslot maps the gfn (slot 2 until created, a deleted slot) the fault caches MMIO info and installs an MMIO SPTE, later accesses take the EPT misconfig path (cached info, check_mmio_spte against the generation)", Slot, Gfn, Write, MmioCount),
+        new("smm_memslot_toggle", "KVM_SET_USER_MEMORY_REGION in address space 1 (SMM; slot numbers of every other op are address space 0, and no vCPU enters SMM): create the slot if absent, else delete it; bumps address space 1's generation (the odd ones), and a wrap in either address space zaps all", Slot),
     ], Kvm.MaxVcpus);
 
     public static readonly ProgramCodec Codec = new(Vocabulary);
@@ -222,8 +225,17 @@ public sealed class MmuRunner : IFuzzTarget
             case MmuTarget.Op.ReplacePage: return _kvm.ReplacePage(Kvm.HvaRange(slot, op.A1, 1).Start);
             case MmuTarget.Op.WriteTrackAdd: return _kvm.KvmWriteTrackAddGfn(Kvm.GfnOf(slot, op.A1));
             case MmuTarget.Op.WriteTrackRemove: return _kvm.KvmWriteTrackRemoveGfn(Kvm.GfnOf(slot, op.A1));
+            case MmuTarget.Op.MmioAccess: return MmioAccess(thread, Kvm.GfnOf(slot, op.A1), op.A2 != 0, op.A3 + 1);
+            case MmuTarget.Op.SmmMemslotToggle: return _kvm.SmmMemslotToggle(slot);
             default: return PageFaultAliases(_kvm.Vcpus[thread], Kvm.GfnOf(slot, op.A1), op.A2, op.A3 + 1);
         }
+    }
+
+    /// <summary>The vCPU accesses <paramref name="gfn"/> <paramref name="count"/> times, each a guest access through alias 0.</summary>
+    private Co MmioAccess(int thread, ulong gfn, bool write, int count)
+    {
+        for (int i = 0; i < count; i++)
+            yield return _machine.Call(_kvm.GuestAccess(thread, 0, gfn, write));
     }
 
     /// <summary>

@@ -5,7 +5,7 @@ public sealed partial class Kvm
     /// <summary>
     /// A guest load or store by a vCPU: through its TLB, else a hardware walk of the SPTE (setting
     /// A/D atomically and filling the TLB), else an EPT violation handled by the page fault path
-    /// and one retry.
+    /// (an EPT misconfiguration on an MMIO SPTE: the PFERR_RSVD_MASK path) and one retry.
     /// </summary>
     internal Co GuestAccess(int vcpu, int alias, ulong gfn, bool write)
     {
@@ -13,10 +13,10 @@ public sealed partial class Kvm
         for (int attempt = 0; attempt < 2; attempt++)
         {
             yield return null;
-            if (TryHardwareAccess(Vcpus[vcpu], alias, gfn, write, out bool present)) yield break;
+            if (TryHardwareAccess(Vcpus[vcpu], alias, gfn, write, out bool present, out bool misconfig)) yield break;
             if (attempt == 1) break;
-            yield return Call(KvmMmuPageFault(Vcpus[vcpu], alias, gfn, write, present));
-            if (self.Ret is not (RetPfFixed or RetPfSpurious)) yield break;
+            yield return Call(misconfig ? KvmMmuPageFaultRsvd(Vcpus[vcpu], alias, gfn, write) : KvmMmuPageFault(Vcpus[vcpu], alias, gfn, write, present));
+            if (self.Ret is not (RetPfFixed or RetPfSpurious) && !(misconfig && self.Ret == RetPfRetry)) yield break;
         }
     }
 
@@ -36,9 +36,9 @@ public sealed partial class Kvm
     private static bool EptPresent(ulong spte) => Spte.IsShadowPresent(spte) && (spte & Spte.RwxMask) != 0;
 
     /// <summary>One step: the TLB lookup, or the page walk with its A/D update and TLB fill, is atomic to the other actors.</summary>
-    private bool TryHardwareAccess(Vcpu vcpu, int alias, ulong gfn, bool write, out bool present)
+    private bool TryHardwareAccess(Vcpu vcpu, int alias, ulong gfn, bool write, out bool present, out bool misconfig)
     {
-        present = false;
+        present = misconfig = false;
         int i = vcpu.Tlb.Find(alias, gfn);
         if (i >= 0)
         {
@@ -53,6 +53,7 @@ public sealed partial class Kvm
         if (sptep == 0) return false;
         ulong spte = _mem.Read(sptep);
         present = EptPresent(spte);
+        misconfig = MmioSpte.IsMmio(spte);
         if (!Spte.IsShadowPresent(spte) || (spte & Spte.Readable) == 0) return false;
         if (write && !Spte.IsWritable(spte)) return false;
         if (Spte.AdEnabled(spte))

@@ -1,6 +1,6 @@
 namespace Fuzz.Targets.Mmu;
 
-/// <summary>A vCPU as the MMU sees it: an id and the TLB it translates guest accesses through.</summary>
+/// <summary>A vCPU as the MMU sees it: an id, the TLB it translates guest accesses through, and its cached MMIO info.</summary>
 internal sealed class Vcpu
 {
     public const int TlbEntries = 8;
@@ -9,4 +9,7 @@ internal sealed class Vcpu
 
     public int Id { get; }
     public readonly Tlb Tlb = new();
+
+    /// <summary>vcpu->arch.mmio_gfn and mmio_gen: the last MMIO access, cached by vcpu_cache_mmio_info(); gfn 0 is no entry.</summary>
+    public ulong MmioGfn, MmioGen;
 }

@@ -11,7 +11,7 @@ public sealed partial class Kvm
     }
 
     /// <summary>
-    /// Reclaim of one leaf shadow page (kvm_mmu_prepare_zap_page → mmu_page_zap_pte → drop_spte,
+    /// Reclaim of one leaf shadow page (kvm_mmu_prepare_zap_page → mmu_page_zap_pte → drop_spte, or clearing an MMIO SPTE,
     /// then kvm_mmu_commit_zap_page, which flushes before mmu_lock is released).
     /// </summary>
     internal Co ZapShadowPage(int alias, int slotId)
@@ -26,7 +26,9 @@ public sealed partial class Kvm
             {
                 ulong sptep = sptep0 + (ulong)i * 8;
                 yield return null;
-                if (!Spte.IsShadowPresent(_mem.Read(sptep))) continue;
+                ulong spte = _mem.Read(sptep);
+                if (MmioSpte.IsMmio(spte)) MmuSpteClearNoTrack(sptep);
+                if (!Spte.IsShadowPresent(spte)) continue;
                 yield return Call(DropSpte(sptep));
                 zapped = true;
             }
