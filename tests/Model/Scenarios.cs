@@ -46,6 +46,11 @@ public class Scenarios
         // KVM_GET_DIRTY_LOG harvests the bit and skips the read-only SPTE, the cmpxchg restores W, later writes go unlogged.
         { Bugs.FastPfDirtyBeforeCmpxchg.Id, [Invariant.DirtyLogging], AdOn,
             [Call(0, Op.PageFault, 0, 1, 1, 0), Call(1, Op.DirtyLogEnable, 0), Call(0, Op.GuestAccess, 0, 1, 1, 0), Call(1, Op.DirtyLogGet, 0), Call(0, Op.GuestAccess, 0, 1, 1, 0)] },
+        // The vCPU leaves translation 1's root for translation 2; zap-oldest zaps that unused root and orphans its
+        // level-1 child, still hashed. Back on translation 1, the new root's fault must relink the child: skipping
+        // the hash lookup allocates a duplicate of (gfn, role).
+        { Bugs.DirectSkipHash.Id, [Invariant.HashUniqueness], AdOn,
+            [Call(0, Op.PageFault, 0, 1, 0, 1), Call(0, Op.PageFault, 0, 1, 0, 2), Call(0, Op.ZapOldest, 0), Call(0, Op.PageFault, 0, 1, 0, 1)] },
     };
 
     private static ProgramInput Program(byte config, OpCall[] ops) =>

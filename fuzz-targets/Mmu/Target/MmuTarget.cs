@@ -18,7 +18,7 @@ public sealed class MmuTarget
     {
         PageFault, GuestAccess, MprotectReadOnly, MprotectReadWrite, MadviseDontneed, ClearYoung, TestYoung,
         MemslotCreate, MemslotDelete, DirtyLogEnable, DirtyLogGet, ZapShadowPage, PageFaultAliases, ReplacePage,
-        WriteTrackAdd, WriteTrackRemove,
+        WriteTrackAdd, WriteTrackRemove, ZapOldest, ZapAllFast,
     }
 
     private static readonly ArgSpec Slot = new("slot", Kvm.MaxSlots);
@@ -27,6 +27,7 @@ public sealed class MmuTarget
     private static readonly ArgSpec Alias = new("alias", Kvm.Aliases);
     private static readonly ArgSpec Npages = new("npages-1", Kvm.SlotPages);
     private static readonly ArgSpec Count = new("count-1", Kvm.MaxAliasFaults);
+    private static readonly ArgSpec Pages = new("pages-1", 8);
 
     public static readonly Vocabulary Vocabulary = new(
     [
@@ -46,6 +47,8 @@ public sealed class MmuTarget
         new("replace_page", "host replace_page() (KSM merge): the page behind one hva becomes a new write-protected page, inside invalidate_range_start/end", Slot, Gfn),
         new("write_track_add", "kvm_write_track_add_gfn(): count the gfn write-tracked, clear W and MMU-writable from its SPTEs, flush under mmu_lock", Slot, Gfn),
         new("write_track_remove", "kvm_write_track_remove_gfn(): drop one write-track count of the gfn, if it has one", Slot, Gfn),
+        new("zap_oldest", "mmu_shrink_scan(): kvm_mmu_zap_oldest_mmu_pages(pages) under mmu_lock, skipping roots in use; prepare-zap unlinks parents and children, commit flushes, then frees", Pages),
+        new("zap_all_fast", "kvm_mmu_zap_all_fast() under slots_lock: toggle mmu_valid_gen, kick the vCPUs off their roots, zap the obsolete pages (may yield), flush, free", []),
     ], Kvm.MaxVcpus);
 
     public static readonly ProgramCodec Codec = new(Vocabulary);
@@ -222,6 +225,8 @@ public sealed class MmuRunner : IFuzzTarget
             case MmuTarget.Op.ReplacePage: return _kvm.ReplacePage(Kvm.HvaRange(slot, op.A1, 1).Start);
             case MmuTarget.Op.WriteTrackAdd: return _kvm.KvmWriteTrackAddGfn(Kvm.GfnOf(slot, op.A1));
             case MmuTarget.Op.WriteTrackRemove: return _kvm.KvmWriteTrackRemoveGfn(Kvm.GfnOf(slot, op.A1));
+            case MmuTarget.Op.ZapOldest: return _kvm.MmuShrinkScan(op.A0 + 1);
+            case MmuTarget.Op.ZapAllFast: return _kvm.ZapAllFast();
             default: return PageFaultAliases(_kvm.Vcpus[thread], Kvm.GfnOf(slot, op.A1), op.A2, op.A3 + 1);
         }
     }
