@@ -53,6 +53,13 @@ public sealed class Machine
 
     public ReadOnlySpan<byte> Schedule => _schedule.AsSpan(0, _scheduleLength);
 
+    /// <summary>
+    /// Decisions a strategy makes at most; past them the running actor keeps running, as an input's
+    /// choice stream does once it runs out. Every run thereby replays exactly from the schedule it
+    /// recorded, which an input holds at most <see cref="Input.ProgramInput.MaxChoices"/> of.
+    /// </summary>
+    public int ChoiceLimit { get; set; } = Input.ProgramInput.MaxChoices;
+
     public void Reset()
     {
         Array.Clear(_actors, 0, _count);
@@ -162,9 +169,13 @@ public sealed class Machine
             int pick = 0;
             if (n > 1)
             {
-                pick = strategy.Choose(_runnable.AsSpan(0, n), current, Step);
-                if ((uint)pick >= (uint)n) pick = 0;
-                Record((byte)pick);
+                if (_scheduleLength < ChoiceLimit)
+                {
+                    pick = strategy.Choose(_runnable.AsSpan(0, n), current, Step);
+                    if ((uint)pick >= (uint)n) pick = 0;
+                    Record((byte)pick);
+                }
+                else pick = current >= 0 ? current : 0;
                 if (current >= 0 && pick != current) Preemptions++;
             }
             var actor = _actors[_runnable[pick]];

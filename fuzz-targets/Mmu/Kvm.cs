@@ -6,7 +6,7 @@ namespace Fuzz.Targets.Mmu;
 
 /// <summary>
 /// One VM of the model: struct kvm's MMU state in simulated memory, memslots, the host mm the
-/// slots map, shadow pages holding leaf SPTEs, and the vCPUs' TLBs. The code in the partial files
+/// slots map, the shadow pages (a root per guest translation, level-1 pages holding the leaf SPTEs), and the vCPUs' TLBs. The code in the partial files
 /// follows arch/x86/kvm/mmu/mmu.c and virt/kvm/kvm_main.c; every shared access is preceded by a
 /// scheduling point (<c>yield return null</c>).
 /// </summary>
@@ -29,7 +29,8 @@ public sealed partial class Kvm
 
     // object kinds in simulated memory
     internal const int ObjKvm = 1, ObjMemslots = 2, ObjMemslot = 3, ObjRmapArray = 4, ObjDirtyBitmap = 5,
-        ObjPteListDesc = 6, ObjShadowPage = 7, ObjHostPageTable = 8, ObjVcpus = 9, ObjGfnWriteTrack = 10;
+        ObjPteListDesc = 6, ObjShadowPage = 7, ObjHostPageTable = 8, ObjVcpus = 9, ObjGfnWriteTrack = 10,
+        ObjKvmArchMmu = 11, ObjVcpuRoots = 12;
 
     // vcpu->mode
     internal const ulong VcpuModeOutsideGuest = 0, VcpuModeReadingShadowPageTables = 1;
@@ -41,7 +42,6 @@ public sealed partial class Kvm
     private ulong _kvm;
     private ulong _hostPt;
     private ulong _vcpus;
-    private readonly ulong[] _sp = new ulong[ShadowAliases * MaxSlots];
     internal readonly Vcpu[] Vcpus = new Vcpu[MaxVcpus];
     private RwLock _mmuLock = null!;
     private Srcu _srcu = null!;
@@ -89,7 +89,6 @@ public sealed partial class Kvm
     {
         AdEnabled = adEnabled;
         ReschedQuantum = reschedQuantum;
-        Array.Clear(_sp);
         _pteListDescs.Clear();
         Pfns.Clear();
         foreach (var v in Vcpus)
@@ -103,6 +102,7 @@ public sealed partial class Kvm
         _mem.Write(RangeStartAddr, InvalidGpa);
         _mem.Write(RangeEndAddr, InvalidGpa);
         _vcpus = _mem.Alloc(MaxVcpus, ObjVcpus, "vcpu->mode of each vCPU");
+        InitShadowMmu();
         _hostPt = _mem.Alloc(MaxSlots * SlotPages, ObjHostPageTable, "host page table");
         for (int i = 0; i < MaxSlots * SlotPages; i++) _mem.Write(_hostPt + (ulong)i * 8, HostPte.VmWrite);
         ulong slots = _mem.Alloc(1 + MaxSlots, ObjMemslots, "kvm_memslots");

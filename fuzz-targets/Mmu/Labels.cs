@@ -10,9 +10,18 @@ internal static class Labels
     public static readonly string[] GfnWriteTrack = Enumerable.Range(0, Kvm.MaxSlots).Select(id => $"slot {id} gfn_write_track").ToArray();
     public static readonly string[] DirtyBitmap = Enumerable.Range(0, Kvm.MaxSlots).Select(id => $"slot {id} dirty bitmap").ToArray();
 
-    /// <summary>By alias * MaxSlots + 2M region, as Kvm keys its shadow pages.</summary>
-    public static readonly string[] ShadowPage = Enumerable.Range(0, Kvm.ShadowAliases * Kvm.MaxSlots)
+    /// <summary>Level-1 pages by alias * MaxSlots + 2M region.</summary>
+    private static readonly string[] LeafShadowPage = Enumerable.Range(0, Kvm.ShadowAliases * Kvm.MaxSlots)
         .Select(key => $"sp alias {key / Kvm.MaxSlots} gfn 0x{(ulong)(key % Kvm.MaxSlots) * Kvm.PagesPerHpage2M:x} level 1").ToArray();
+
+    private static readonly string[] RootShadowPage = Enumerable.Range(0, Kvm.ShadowAliases).Select(a => $"sp alias {a} root level {Kvm.RootLevel}").ToArray();
+
+    public static string ShadowPageLabel(int level, int alias, ulong gfn)
+    {
+        if (level == Kvm.RootLevel && alias < RootShadowPage.Length) return RootShadowPage[alias];
+        long key = alias * Kvm.MaxSlots + (long)(gfn / Kvm.PagesPerHpage2M);
+        return level == 1 && key < LeafShadowPage.Length ? LeafShadowPage[key] : $"sp alias {alias} gfn 0x{gfn:x} level {level}";
+    }
 
     public static readonly string[] Thread = Enumerable.Range(0, Kvm.MaxVcpus).Select(t => $"T{t}").ToArray();
 }

@@ -29,6 +29,10 @@ public class ObserverTests
         Assert.Equal(33u, (uint)MmuEvent.FastPageFaultFixed);
         Assert.Equal(34u, (uint)MmuEvent.FastPageFaultRace);
         Assert.Equal(35u, (uint)MmuEvent.AgingCmpxchgFailed);
+        Assert.Equal(36u, (uint)MmuEvent.ShadowPageAllocated);
+        Assert.Equal(37u, (uint)MmuEvent.ShadowPageZapped);
+        Assert.Equal(38u, (uint)MmuEvent.MmuPagesRecycled);
+        Assert.Equal(39u, (uint)MmuEvent.ShadowPageOrphaned);
         Assert.Equal(40u, (uint)MmuEvent.MmioSpteCreated);
         Assert.Equal(41u, (uint)MmuEvent.MmioSpteStale);
         Assert.Equal(42u, (uint)MmuEvent.MmioInfoCacheHit);

@@ -34,6 +34,7 @@ public class MinimizerTests
     {
         [Bugs.StaleFault.Id] = 2, [Bugs.RoUnlockEmpty.Id] = 2, [Bugs.LockedWalkerLockless.Id] = 2, [Bugs.TestAgeLeak.Id] = 1, [Bugs.YieldNoFlush.Id] = 1,
         [Bugs.LocklessRereadEmpty.Id] = 2, [Bugs.ChangePte.Id] = 2, [Bugs.FastPfDirtyBeforeCmpxchg.Id] = 2, [Bugs.MmioInFlux.Id] = 2,
+        [Bugs.DirectSkipHash.Id] = 1,
     };
 
     /// <summary>The race the fuzzer found: its reproducer keeps its key and replays; the preemption count is reported, not bounded.</summary>

@@ -46,6 +46,11 @@ public class Scenarios
         // KVM_GET_DIRTY_LOG harvests the bit and returns after the cmpxchg restored W, with the gfn unmarked.
         { Bugs.FastPfDirtyBeforeCmpxchg.Id, [Invariant.DirtyLogging], AdOn,
             [Call(0, Op.PageFault, 0, 1, 1, 0), Call(1, Op.DirtyLogEnable, 0), Call(0, Op.GuestAccess, 0, 1, 1, 0), Call(1, Op.DirtyLogGet, 0), Call(0, Op.GuestAccess, 0, 1, 1, 0)] },
+        // The vCPU leaves translation 1's root for translation 2; zap-oldest zaps that unused root and orphans its
+        // level-1 child, still hashed. Back on translation 1, the new root's fault must relink the child: skipping
+        // the hash lookup allocates a duplicate of (gfn, role).
+        { Bugs.DirectSkipHash.Id, [Invariant.HashUniqueness], AdOn,
+            [Call(0, Op.PageFault, 0, 1, 0, 1), Call(0, Op.PageFault, 0, 1, 0, 2), Call(0, Op.ZapOldest, 0), Call(0, Op.PageFault, 0, 1, 0, 1)] },
         // Slot 2 is created while the vCPU polls a gfn of it: the first access, faulting on the old memslots, caches its
         // MMIO info with the in-progress generation, and the next one matches it before the update ends.
         { Bugs.MmioInFlux.Id, [Invariant.MmioCurrency], AdOn,

@@ -47,6 +47,7 @@ internal sealed partial class Checker
         ulong bitmap = Mem.Peek(memslot + Kvm.SDirtyBitmap * 8), baseGfn = Mem.Peek(memslot + Kvm.SBaseGfn * 8);
         foreach (ulong sptep in _installed)
         {
+            if (!Mem.IsLive(sptep)) continue;
             ulong spte = Mem.Peek(sptep);
             if (!Spte.IsShadowPresent(spte) || !Spte.IsWritable(spte)) continue;
             ulong gfn = _kvm.SpteInfo(sptep).Gfn;

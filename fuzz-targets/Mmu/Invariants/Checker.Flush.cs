@@ -12,6 +12,7 @@ internal sealed partial class Checker
     {
         _pendingZapFlush = false;
         _pendingMmuWritableFlush = false;
+        _flushes++;
     }
 
     public void OnMmuWriteLocked() => CheckRmaps("mmu_lock acquired");
@@ -23,6 +24,7 @@ internal sealed partial class Checker
         if (_pendingZapFlush)
             throw Fail(Invariant.InvalidationCompleteness, "write_unlock(mmu_lock)", "SPTEs were zapped and mmu_lock released before the remote TLB flush");
         CheckRmaps("mmu_lock released");
+        CheckShadowPages("mmu_lock released");
     }
 
     public void OnMmuYield()

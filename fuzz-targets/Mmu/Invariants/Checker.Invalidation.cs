@@ -37,6 +37,7 @@ internal sealed partial class Checker
     {
         foreach (ulong sptep in _installed)
         {
+            if (!Mem.IsLive(sptep)) continue;
             ulong spte = Mem.Peek(sptep);
             if (!Spte.IsShadowPresent(spte)) continue;
             ulong hva = Kvm.HvaBase + _kvm.SpteInfo(sptep).Gfn;

@@ -50,7 +50,7 @@ internal sealed partial class Checker
         }
         foreach (ulong sptep in _installed)
         {
-            if (!Spte.IsShadowPresent(Mem.Peek(sptep)) || _seen.Contains(sptep)) continue;
+            if (!Mem.IsLive(sptep) || !Spte.IsShadowPresent(Mem.Peek(sptep)) || _seen.Contains(sptep)) continue;
             var info = _kvm.SpteInfo(sptep);
             throw Fail(Invariant.RmapCoverage, where, $"present SPTE 0x{sptep:x} (gfn 0x{info.Gfn:x}, alias {info.Alias}) is in no rmap");
         }
@@ -110,6 +110,7 @@ internal sealed partial class Checker
         var descs = _kvm.PteListDescs;
         if (descs.Count == 0) return;
         _reached.Clear();
+        AddParentPteDescs(_reached);
         foreach (var (_, slot) in Memslots)
             for (int level = 1; level <= Kvm.Levels; level++)
             {

@@ -23,7 +23,7 @@ internal sealed partial class Checker
             if (oldPresent && Spte.IsHostWritable(old) != Spte.IsHostWritable(spte))
                 throw Fail(Invariant.WritableBits, writer.ToString(), $"host-writable changed on present SPTE 0x{sptep:x}: {Spte.Describe(old)} -> {Spte.Describe(spte)}");
         }
-        if (oldPresent && !present) _pendingZapFlush = true;
+        if (oldPresent && !present && !InObsoleteGeneration(sptep)) _pendingZapFlush = true;
         if (oldPresent && present && Spte.IsMmuWritable(old) && !Spte.IsMmuWritable(spte)) _pendingMmuWritableFlush = true;
         if (writer == SpteWriter.Age && spte != (old & ~Spte.Accessed) && spte != Spte.MarkForAccessTrack(old))
             throw Fail(Invariant.AgingHarmless, "aging", $"aging changed more than Accessed on SPTE 0x{sptep:x}: {Spte.Describe(old)} -> {Spte.Describe(spte)}");

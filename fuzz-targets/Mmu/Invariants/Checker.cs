@@ -45,11 +45,12 @@ internal sealed partial class Checker
         _rmapsChanged = true;
         _mayBlockDepth = 0;
         ResetMmio();
+        ResetShadowPages();
     }
 
     private InvariantViolation Fail(Invariant invariant, string site, string detail) => invariant.Violation(site, detail, DumpState());
 
-    /// <summary>Once all actors are done: no rmap held or left locked, the counters balanced, every change flushed, the rmaps whole, no descriptor leaked.</summary>
+    /// <summary>Once all actors are done: no rmap held or left locked, the counters balanced, every change flushed, the rmaps and shadow pages whole, no descriptor or page leaked.</summary>
     public void Quiescent()
     {
         CheckNoRmapHeld();
@@ -59,5 +60,8 @@ internal sealed partial class Checker
         CheckNoRmapLocked();
         CheckRmaps("quiescent");
         CheckNoPteListDescLeaked();
+        _spChanged = true;
+        CheckShadowPages("quiescent");
+        CheckNoShadowPageLeaked();
     }
 }

@@ -11,9 +11,24 @@ public sealed partial class Kvm
     {
         var self = Self;
         yield return Call(VcpuCacheMmioInfo(vcpu, fault.Gfn));
-        ulong sptep = SpteAddr(fault.Alias, fault.Gfn, create: true);
         yield return null;
         while (!TryWriteLockMmu()) yield return null;
+        yield return Call(KvmMmuLoad(vcpu, fault.Alias));
+        ulong root = self.Ret;
+        if (root != 0)
+        {
+            yield return Call(MakeMmuPagesAvailable());
+            if (self.Ret != 0) root = 0;
+        }
+        if (root == 0)
+        {
+            yield return null;
+            WriteUnlockMmu();
+            self.Ret = RetPfEfault;                        // -ENOSPC
+            yield break;
+        }
+        yield return Call(DirectMapWalk(root, fault));
+        ulong sptep = self.Ret;
         bool flush = false;
         yield return null;
         if (Spte.IsShadowPresent(_mem.Read(sptep)))
@@ -92,8 +107,8 @@ public sealed partial class Kvm
         }
         yield return null;
         WalkShadowPageLocklessBegin(vcpu);
-        ulong sptep = SpteAddr(alias, gfn, create: false);
         yield return null;
+        ulong sptep = WalkToLeafSptep(vcpu, alias, gfn);
         ulong spte = sptep == 0 ? 0 : _mem.Read(sptep);
         yield return null;
         WalkShadowPageLocklessEnd(vcpu);

@@ -30,8 +30,8 @@ public sealed partial class Kvm
         WalkShadowPageLocklessBegin(vcpu);
         for (int retry = 0; ;)
         {
-            ulong sptep = SpteAddr(fault.Alias, fault.Gfn, create: false);   // fast_pf_get_last_sptep()
             yield return null;
+            ulong sptep = WalkToLeafSptep(vcpu, fault.Alias, fault.Gfn);    // fast_pf_get_last_sptep()
             ulong spte = sptep == 0 ? 0 : _mem.Read(sptep);
             if (!Spte.IsShadowPresent(spte)) break;
             if (IsAccessAllowed(fault, spte)) { ret = RetPfSpurious; break; }

@@ -86,7 +86,22 @@ public sealed partial class Kvm
             self.Ret = RetPfRetry;
             yield break;
         }
-        yield return Call(MmuSetSpte(fault));
+        yield return Call(KvmMmuLoad(vcpu, fault.Alias));
+        ulong root = self.Ret;
+        if (root != 0)
+        {
+            yield return Call(MakeMmuPagesAvailable());
+            if (self.Ret != 0) root = 0;
+        }
+        if (root == 0)
+        {
+            yield return null;
+            WriteUnlockMmu();
+            self.Ret = RetPfEfault;                        // -ENOSPC
+            yield break;
+        }
+        yield return Call(DirectMapWalk(root, fault));
+        yield return Call(MmuSetSpte(fault, self.Ret));
         if (fault.MapWritable) SetPfnDirty(fault.Pfn);     // kvm_release_faultin_page(..., fault->map_writable)
         yield return null;
         WriteUnlockMmu();
@@ -144,9 +159,8 @@ public sealed partial class Kvm
     /// mmu_set_spte(): replace a present SPTE of another pfn (drop + flush), build the new SPTE,
     /// install or update it, flush if needed, and add it to the rmap if it was not there.
     /// </summary>
-    private Co MmuSetSpte(KvmPageFault fault)
+    private Co MmuSetSpte(KvmPageFault fault, ulong sptep)
     {
-        ulong sptep = SpteAddr(fault.Alias, fault.Gfn, create: true);
         bool flush = false, wasRmapped = false;
         yield return null;
         ulong old = _mem.Read(sptep);

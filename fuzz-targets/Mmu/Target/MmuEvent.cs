@@ -40,6 +40,18 @@ public enum MmuEvent : uint
     /// <summary>Aging's cmpxchg64 to access-track an SPTE lost a race, and the SPTE stays young (the gfn).</summary>
     AgingCmpxchgFailed = 35,
 
+    /// <summary>kvm_mmu_alloc_shadow_page() made a page (its level).</summary>
+    ShadowPageAllocated = 36,
+
+    /// <summary>kvm_mmu_prepare_zap_page() zapped a page (its level).</summary>
+    ShadowPageZapped = 37,
+
+    /// <summary>kvm_mmu_zap_oldest_mmu_pages() recycled pages (how many).</summary>
+    MmuPagesRecycled = 38,
+
+    /// <summary>drop_parent_pte() left a page with no parent, still hashed (its gfn).</summary>
+    ShadowPageOrphaned = 39,
+
     /// <summary>mark_mmio_spte() installed an MMIO SPTE for a gfn no memslot maps (the gfn).</summary>
     MmioSpteCreated = 40,
 

@@ -18,7 +18,7 @@ public sealed class MmuTarget
     {
         PageFault, GuestAccess, MprotectReadOnly, MprotectReadWrite, MadviseDontneed, ClearYoung, TestYoung,
         MemslotCreate, MemslotDelete, DirtyLogEnable, DirtyLogGet, ZapShadowPage, PageFaultAliases, ReplacePage,
-        WriteTrackAdd, WriteTrackRemove, MmioAccess, SmmMemslotToggle,
+        WriteTrackAdd, WriteTrackRemove, ZapOldest, ZapAllFast, MmioAccess, SmmMemslotToggle,
     }
 
     private static readonly ArgSpec Slot = new("slot", Kvm.MaxSlots);
@@ -27,6 +27,7 @@ public sealed class MmuTarget
     private static readonly ArgSpec Alias = new("alias", Kvm.Aliases);
     private static readonly ArgSpec Npages = new("npages-1", Kvm.SlotPages);
     private static readonly ArgSpec Count = new("count-1", Kvm.MaxAliasFaults);
+    private static readonly ArgSpec Pages = new("pages-1", 8);
     private static readonly ArgSpec MmioCount = new("count-1", 4);
 
     public static readonly Vocabulary Vocabulary = new(
@@ -47,6 +48,8 @@ public sealed class MmuTarget
         new("replace_page", "host replace_page() (KSM merge): the page behind one hva becomes a new write-protected page, inside invalidate_range_start/end", Slot, Gfn),
         new("write_track_add", "kvm_write_track_add_gfn(): count the gfn write-tracked, clear W and MMU-writable from its SPTEs, flush under mmu_lock", Slot, Gfn),
         new("write_track_remove", "kvm_write_track_remove_gfn(): drop one write-track count of the gfn, if it has one", Slot, Gfn),
+        new("zap_oldest", "mmu_shrink_scan(): kvm_mmu_zap_oldest_mmu_pages(pages) under mmu_lock, skipping roots in use; prepare-zap unlinks parents and children, commit flushes, then frees", Pages),
+        new("zap_all_fast", "kvm_mmu_zap_all_fast() under slots_lock: toggle mmu_valid_gen, kick the vCPUs off their roots, zap the obsolete pages (may yield), flush, free", []),
         new("mmio_access", "count guest accesses to one gfn as guest_access (alias 0) does, as a driver polling a device register: where no memslot maps the gfn (slot 2 until created, a deleted slot) the fault caches MMIO info and installs an MMIO SPTE, later accesses take the EPT misconfig path (cached info, check_mmio_spte against the generation)", Slot, Gfn, Write, MmioCount),
         new("smm_memslot_toggle", "KVM_SET_USER_MEMORY_REGION in address space 1 (SMM; slot numbers of every other op are address space 0, and no vCPU enters SMM): create the slot if absent, else delete it; bumps address space 1's generation (the odd ones), and a wrap in either address space zaps all", Slot),
     ], Kvm.MaxVcpus);
@@ -225,6 +228,8 @@ public sealed class MmuRunner : IFuzzTarget
             case MmuTarget.Op.ReplacePage: return _kvm.ReplacePage(Kvm.HvaRange(slot, op.A1, 1).Start);
             case MmuTarget.Op.WriteTrackAdd: return _kvm.KvmWriteTrackAddGfn(Kvm.GfnOf(slot, op.A1));
             case MmuTarget.Op.WriteTrackRemove: return _kvm.KvmWriteTrackRemoveGfn(Kvm.GfnOf(slot, op.A1));
+            case MmuTarget.Op.ZapOldest: return _kvm.MmuShrinkScan(op.A0 + 1);
+            case MmuTarget.Op.ZapAllFast: return _kvm.ZapAllFast();
             case MmuTarget.Op.MmioAccess: return MmioAccess(thread, Kvm.GfnOf(slot, op.A1), op.A2 != 0, op.A3 + 1);
             case MmuTarget.Op.SmmMemslotToggle: return _kvm.SmmMemslotToggle(slot);
             default: return PageFaultAliases(_kvm.Vcpus[thread], Kvm.GfnOf(slot, op.A1), op.A2, op.A3 + 1);

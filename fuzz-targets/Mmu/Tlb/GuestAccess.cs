@@ -27,7 +27,7 @@ public sealed partial class Kvm
     internal Co VcpuPageFault(Vcpu vcpu, int alias, ulong gfn, bool write)
     {
         yield return null;
-        ulong sptep = SpteAddr(alias, gfn, create: false);
+        ulong sptep = WalkToLeafSptep(vcpu, alias, gfn);
         bool present = sptep != 0 && EptPresent(_mem.Read(sptep));
         yield return Call(KvmMmuPageFault(vcpu, alias, gfn, write, present));
     }
@@ -49,7 +49,7 @@ public sealed partial class Kvm
                 return true;
             }
         }
-        ulong sptep = SpteAddr(alias, gfn, create: false);
+        ulong sptep = WalkToLeafSptep(vcpu, alias, gfn);
         if (sptep == 0) return false;
         ulong spte = _mem.Read(sptep);
         present = EptPresent(spte);

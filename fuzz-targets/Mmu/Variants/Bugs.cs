@@ -43,13 +43,18 @@ public static class Bugs
         "fast_page_fault() marks the gfn dirty before its cmpxchg restores W: KVM_GET_DIRTY_LOG can harvest the bit and skip the still read-only SPTE in between, and the guest's writes through the restored W are never logged",
         Invariant.DirtyLogging) { Index = 7 };
 
+    public static readonly BugVariant DirectSkipHash = new("direct-skip-hash",
+        "seed 003, Sean Christopherson on \"kvm: x86 mmu: avoid mmu_page_hash lookup for direct_map-only VM\" (zap-oldest leaves a dangling child)",
+        "linking a new direct shadow page under a non-present SPTE skips the mmu_page_hash lookup and allocates a fresh page: after zap-oldest zapped a parent, its still-hashed child is not relinked, a duplicate of (gfn, role) appears and the old child is orphaned",
+        Invariant.HashUniqueness) { Index = 8 };
+
     public static readonly BugVariant MmioInFlux = new("mmio-in-flux",
         "seed 002, Sean Christopherson, \"KVM: x86/mmu: Do not cache MMIO accesses while memslots are in flux\" (vcpu_cache_mmio_info)",
         "vcpu_cache_mmio_info() caches an MMIO access while a memslot update is in progress: the cached generation carries the in-progress bit, so it matches kvm_memslots()->generation until the update ends, and the vCPU emulates as MMIO a gfn the new memslots may map",
-        Invariant.MmioCurrency) { Index = 8 };
+        Invariant.MmioCurrency) { Index = 9 };
 
     /// <summary>In the order `fuzz targets` lists them; a variant's position is its <see cref="BugVariant.Index"/>.</summary>
-    public static readonly IReadOnlyList<BugVariant> All = [StaleFault, RoUnlockEmpty, LockedWalkerLockless, TestAgeLeak, YieldNoFlush, LocklessRereadEmpty, ChangePte, FastPfDirtyBeforeCmpxchg, MmioInFlux];
+    public static readonly IReadOnlyList<BugVariant> All = [StaleFault, RoUnlockEmpty, LockedWalkerLockless, TestAgeLeak, YieldNoFlush, LocklessRereadEmpty, ChangePte, FastPfDirtyBeforeCmpxchg, DirectSkipHash, MmioInFlux];
 
     public static BugVariant? Find(string id) => All.FirstOrDefault(b => b.Id == id);
 }

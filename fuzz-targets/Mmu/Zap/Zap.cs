@@ -11,29 +11,21 @@ public sealed partial class Kvm
     }
 
     /// <summary>
-    /// Reclaim of one leaf shadow page (kvm_mmu_prepare_zap_page → mmu_page_zap_pte → drop_spte, or clearing an MMIO SPTE,
-    /// then kvm_mmu_commit_zap_page, which flushes before mmu_lock is released).
+    /// Reclaim of one leaf shadow page, found through the gfn hash as kvm_mmu_unprotect_gfn_and_retry()
+    /// finds the pages of a gfn: kvm_mmu_prepare_zap_page(), then kvm_mmu_commit_zap_page(), which
+    /// flushes before the page is freed and mmu_lock released.
     /// </summary>
     internal Co ZapShadowPage(int alias, int slotId)
     {
-        ulong sptep0 = SpteAddr(alias, SlotBaseGfn(slotId), create: false);
+        var invalidList = new List<ulong>();
         yield return null;
         while (!TryWriteLockMmu()) yield return null;
-        bool zapped = false;
-        if (sptep0 != 0)
+        ulong sp = KvmMmuFindShadowPage(SlotBaseGfn(slotId), SpRole.Make(1, alias));
+        if (sp != 0)
         {
-            for (int i = 0; i < SlotPages; i++)
-            {
-                ulong sptep = sptep0 + (ulong)i * 8;
-                yield return null;
-                ulong spte = _mem.Read(sptep);
-                if (MmioSpte.IsMmio(spte)) MmuSpteClearNoTrack(sptep);
-                if (!Spte.IsShadowPresent(spte)) continue;
-                yield return Call(DropSpte(sptep));
-                zapped = true;
-            }
+            yield return Call(KvmMmuPrepareZapPage(sp, invalidList));
+            yield return Call(KvmMmuCommitZapPage(invalidList));
         }
-        if (zapped) yield return Call(KvmFlushRemoteTlbs());
         yield return null;
         WriteUnlockMmu();
     }

@@ -1,0 +1,237 @@
+namespace Fuzz.Targets.Mmu;
+
+/// <summary>
+/// Invariants 5-7 over the shadow pages: parent pointers and non-leaf SPTEs agree; no two valid
+/// pages share (gfn, role), every live page is hashed and, unless it is a zapped root still in use,
+/// on active_mmu_pages; a page is freed only when nothing reaches it, after the flush that follows
+/// its zap, with no shadow-present SPTE left (kvm_mmu_check_sptes_at_free); at quiescence no page is
+/// left allocated that nothing reaches.
+/// </summary>
+internal sealed partial class Checker
+{
+    private bool _spChanged = true;
+    private long _flushes;
+    private readonly Dictionary<ulong, long> _zappedAtFlush = new();
+    private readonly Dictionary<(ulong Gfn, ulong Role), ulong> _validPages = new();
+    private readonly HashSet<ulong> _hashed = new(), _listed = new();
+
+    private void ResetShadowPages()
+    {
+        _spChanged = true;
+        _flushes = 0;
+        _zappedAtFlush.Clear();
+    }
+
+    public void OnShadowMmuChanged() => _spChanged = true;
+
+    public void OnShadowPageAllocated(ulong sp) => _spChanged = true;
+
+    public void OnNonleafSpteWrite(ulong sptep) => _spChanged = true;
+
+    public void OnShadowPageZapped(ulong sp)
+    {
+        _spChanged = true;
+        _zappedAtFlush[sp] = _flushes;
+    }
+
+    private ulong Field(ulong sp, int field) => Mem.Peek(Kvm.SpField(sp, field));
+    private int LevelOf(ulong sp) => SpRole.Level(Field(sp, ShadowPage.Role));
+    private bool IsObsolete(ulong sp) => SpRole.IsInvalid(Field(sp, ShadowPage.Role)) || Field(sp, ShadowPage.MmuValidGen) != Mem.Peek(_kvm.MmuValidGenAddr);
+
+    /// <summary>Whether <paramref name="sptep"/> is an SPTE of a page of an older mmu_valid_gen: no vCPU can use it after kvm_mmu_zap_all_fast() kicked them.</summary>
+    private bool InObsoleteGeneration(ulong sptep)
+    {
+        var (sp, _, _, _) = _kvm.SpteInfo(sptep);
+        return Field(sp, ShadowPage.MmuValidGen) != Mem.Peek(_kvm.MmuValidGenAddr);
+    }
+
+    /// <summary>The SPTE pointers of a pte_list value (an rmap or parent_ptes), as far as the descriptors' counts say.</summary>
+    private IEnumerable<ulong> ListEntries(ulong val)
+    {
+        val &= ~Kvm.KvmRmapLocked;
+        if (val == 0) yield break;
+        if ((val & Kvm.KvmRmapMany) == 0) { yield return val; yield break; }
+        foreach (ulong desc in new PteListDescIterator(Mem, val & ~Kvm.KvmRmapMany))
+        {
+            int n = (int)Mem.Peek(desc + PteListDesc.SpteCount * 8);
+            for (int i = 0; i < n && i < PteListDesc.PteListExt; i++) yield return Mem.Peek(desc + (ulong)(PteListDesc.Sptes + i) * 8);
+        }
+    }
+
+    private bool IsLiveShadowPage(ulong p) => Mem.IsLive(p) && Mem.ObjectAt(p).Kind == Kvm.ObjShadowPage && Mem.ObjectAt(p).FirstWord == (int)((p - Fuzz.Engine.Memory.SimMemory.Base) >> 3);
+
+    /// <summary>Invariants 5 and 6, when mmu_lock is released and at quiescence; skipped when nothing they read changed.</summary>
+    private void CheckShadowPages(string where)
+    {
+        if (!_spChanged) return;
+        _spChanged = false;
+        var pages = _kvm.ShadowPages;
+        _hashed.Clear();
+        _listed.Clear();
+        for (int b = 0; b < Kvm.KvmNumMmuPages; b++)
+        {
+            int guard = 0;
+            for (ulong p = Mem.Peek(_kvm.HashBucketAddr(b)); p != 0; p = Field(p, ShadowPage.HashNext))
+            {
+                if (!IsLiveShadowPage(p))
+                    throw Fail(Invariant.SafeFree, where, $"mmu_page_hash bucket {b} reaches 0x{p:x}, which is not a live shadow page");
+                if (Kvm.KvmPageTableHashfn(Field(p, ShadowPage.Gfn)) != b)
+                    throw Fail(Invariant.HashUniqueness, where, $"shadow page 0x{p:x} (gfn 0x{Field(p, ShadowPage.Gfn):x}) is in hash bucket {b}, not its own");
+                if (!_hashed.Add(p) || ++guard > pages.Count)
+                    throw Fail(Invariant.HashUniqueness, where, $"mmu_page_hash bucket {b} loops at 0x{p:x}");
+            }
+        }
+        ulong prev = 0;
+        for (ulong p = Mem.Peek(_kvm.ActiveHeadAddr); p != 0; prev = p, p = Field(p, ShadowPage.LinkNext))
+        {
+            if (!IsLiveShadowPage(p))
+                throw Fail(Invariant.SafeFree, where, $"active_mmu_pages reaches 0x{p:x}, which is not a live shadow page");
+            if (Field(p, ShadowPage.LinkPrev) != prev || !_listed.Add(p))
+                throw Fail(Invariant.HashUniqueness, where, $"active_mmu_pages is broken at 0x{p:x}");
+            if (SpRole.IsInvalid(Field(p, ShadowPage.Role)))
+                throw Fail(Invariant.HashUniqueness, where, $"zapped shadow page 0x{p:x} is still on active_mmu_pages");
+        }
+        if (Mem.Peek(_kvm.ActiveTailAddr) != prev)
+            throw Fail(Invariant.HashUniqueness, where, "active_mmu_pages' tail is not its last page");
+
+        _validPages.Clear();
+        foreach (ulong p in pages)
+        {
+            if (!Mem.IsLive(p)) continue;
+            ulong role = Field(p, ShadowPage.Role);
+            string name = $"shadow page 0x{p:x} ({Labels.ShadowPageLabel(SpRole.Level(role), SpRole.Alias(role), Field(p, ShadowPage.Gfn))})";
+            if (!_hashed.Contains(p))
+                throw Fail(Invariant.HashUniqueness, where, $"{name} is allocated but not in mmu_page_hash");
+            bool invalid = SpRole.IsInvalid(role);
+            if (!invalid && !_listed.Contains(p))
+                throw Fail(Invariant.HashUniqueness, where, $"{name} is allocated but not on active_mmu_pages");
+            // A zap that yields (kvm_zap_obsolete_pages) keeps its zapped pages on its list across the yield; by quiescence all are freed.
+            if (invalid && Field(p, ShadowPage.RootCount) == 0 && where == "quiescent")
+                throw Fail(Invariant.SafeFree, where, $"{name} was zapped and nothing uses it, but it was never freed");
+            if (!IsObsolete(p))
+            {
+                var key = (Field(p, ShadowPage.Gfn), role);
+                if (_validPages.TryGetValue(key, out ulong other))
+                    throw Fail(Invariant.HashUniqueness, where, $"{name} and shadow page 0x{other:x} share gfn and role");
+                _validPages[key] = p;
+            }
+            CheckParentPtes(where, p, name);
+            int level = SpRole.Level(role);
+            if (Kvm.IsLastSpte(level)) continue;
+            for (int i = 0; i < Kvm.MaxSlots; i++)
+            {
+                ulong sptep = Kvm.SpSpte(p, i), spte = Mem.Peek(sptep);
+                if (!Spte.IsShadowPresent(spte)) continue;
+                ulong child = Kvm.SpteToChildSp(spte);
+                if (!IsLiveShadowPage(child))
+                    throw Fail(Invariant.SafeFree, where, $"non-leaf SPTE 0x{sptep:x} of {name} points at 0x{child:x}, which is not a live shadow page");
+                if (LevelOf(child) != level - 1)
+                    throw Fail(Invariant.ParentPointers, where, $"non-leaf SPTE 0x{sptep:x} of {name} points at a level {LevelOf(child)} page");
+                if (!ListEntries(Field(child, ShadowPage.ParentPtes)).Contains(sptep))
+                    throw Fail(Invariant.ParentPointers, where, $"non-leaf SPTE 0x{sptep:x} of {name} points at 0x{child:x}, whose parent_ptes do not hold it");
+            }
+        }
+        CheckRootCounts(where);
+    }
+
+    /// <summary>Invariant 5, the other way: every parent_ptes entry is a present non-leaf SPTE of a live page, pointing back.</summary>
+    private void CheckParentPtes(string where, ulong p, string name)
+    {
+        ulong val = Field(p, ShadowPage.ParentPtes);
+        CheckShape(Kvm.SpField(p, ShadowPage.ParentPtes), val & ~Kvm.KvmRmapLocked);
+        foreach (ulong parent in ListEntries(val))
+        {
+            if (!Mem.IsLive(parent) || Mem.ObjectAt(parent).Kind != Kvm.ObjShadowPage)
+                throw Fail(Invariant.ParentPointers, where, $"parent_ptes of {name} hold 0x{parent:x}, which is not a live SPTE");
+            ulong spte = Mem.Peek(parent);
+            if (!Spte.IsShadowPresent(spte) || Kvm.SpteToChildSp(spte) != p)
+                throw Fail(Invariant.ParentPointers, where, $"parent_ptes of {name} hold SPTE 0x{parent:x}, which does not point at it: {Spte.Describe(spte)}");
+        }
+    }
+
+    /// <summary>Invariant 7: root_count is the number of vCPUs whose root is the page; a vCPU's root is a live page.</summary>
+    private void CheckRootCounts(string where)
+    {
+        foreach (ulong p in _kvm.ShadowPages)
+        {
+            if (!Mem.IsLive(p)) continue;
+            ulong users = 0;
+            for (int v = 0; v < Kvm.MaxVcpus; v++) if (Mem.Peek(_kvm.VcpuRootAddr(v)) == p) users++;
+            if (Field(p, ShadowPage.RootCount) != users)
+                throw Fail(Invariant.SafeFree, where, $"shadow page 0x{p:x} has root_count {Field(p, ShadowPage.RootCount)} but {users} vCPUs use it as root");
+        }
+        for (int v = 0; v < Kvm.MaxVcpus; v++)
+        {
+            ulong root = Mem.Peek(_kvm.VcpuRootAddr(v));
+            if (root != 0 && !IsLiveShadowPage(root))
+                throw Fail(Invariant.SafeFree, where, $"vCPU {v}'s root 0x{root:x} is not a live shadow page");
+        }
+    }
+
+    /// <summary>
+    /// Invariant 7 at kvm_mmu_free_shadow_page(): zapped, not a root in use, no shadow-present SPTE
+    /// (kvm_mmu_check_sptes_at_free), no parent, out of the hash and the active list, and a remote
+    /// flush (which waits for lockless walkers) since it was zapped.
+    /// </summary>
+    public void OnShadowPageFreeing(ulong sp)
+    {
+        _spChanged = true;
+        string name = $"shadow page 0x{sp:x}";
+        if (!SpRole.IsInvalid(Field(sp, ShadowPage.Role)) || !_zappedAtFlush.TryGetValue(sp, out long zappedAt))
+            throw Fail(Invariant.SafeFree, "kvm_mmu_free_shadow_page", $"{name} is freed without kvm_mmu_prepare_zap_page()");
+        if (_flushes <= zappedAt)
+            throw Fail(Invariant.SafeFree, "kvm_mmu_free_shadow_page", $"{name} is freed before a remote TLB flush since it was zapped");
+        if (Field(sp, ShadowPage.RootCount) != 0)
+            throw Fail(Invariant.SafeFree, "kvm_mmu_free_shadow_page", $"{name} is freed with root_count {Field(sp, ShadowPage.RootCount)}");
+        for (int i = 0; i < 512; i++)
+            if (Spte.IsShadowPresent(Mem.Peek(Kvm.SpSpte(sp, i))))
+                throw Fail(Invariant.SafeFree, "kvm_mmu_check_sptes_at_free", $"{name} is freed with shadow-present SPTE {i}: {Spte.Describe(Mem.Peek(Kvm.SpSpte(sp, i)))}");
+        if (Field(sp, ShadowPage.ParentPtes) != 0)
+            throw Fail(Invariant.SafeFree, "kvm_mmu_free_shadow_page", $"{name} is freed with parent_ptes 0x{Field(sp, ShadowPage.ParentPtes):x}");
+        for (int v = 0; v < Kvm.MaxVcpus; v++)
+            if (Mem.Peek(_kvm.VcpuRootAddr(v)) == sp)
+                throw Fail(Invariant.SafeFree, "kvm_mmu_free_shadow_page", $"{name} is freed while vCPU {v} uses it as root");
+        for (int b = 0; b < Kvm.KvmNumMmuPages; b++)
+            for (ulong p = Mem.Peek(_kvm.HashBucketAddr(b)); p != 0 && Mem.IsLive(p); p = Field(p, ShadowPage.HashNext))
+                if (p == sp) throw Fail(Invariant.SafeFree, "kvm_mmu_free_shadow_page", $"{name} is freed while still in mmu_page_hash");
+        for (ulong p = Mem.Peek(_kvm.ActiveHeadAddr); p != 0 && Mem.IsLive(p); p = Field(p, ShadowPage.LinkNext))
+            if (p == sp) throw Fail(Invariant.SafeFree, "kvm_mmu_free_shadow_page", $"{name} is freed while still on active_mmu_pages");
+        foreach (ulong p in _kvm.ShadowPages)
+        {
+            if (p == sp || !Mem.IsLive(p) || Kvm.IsLastSpte(LevelOf(p))) continue;
+            for (int i = 0; i < Kvm.MaxSlots; i++)
+            {
+                ulong spte = Mem.Peek(Kvm.SpSpte(p, i));
+                if (Spte.IsShadowPresent(spte) && Kvm.SpteToChildSp(spte) == sp)
+                    throw Fail(Invariant.SafeFree, "kvm_mmu_free_shadow_page", $"{name} is freed while SPTE 0x{Kvm.SpSpte(p, i):x} still points at it");
+            }
+        }
+        _zappedAtFlush.Remove(sp);
+    }
+
+    /// <summary>
+    /// At quiescence, after CheckShadowPages: a level-1 page with no parent that the hash lookup
+    /// would not return for its gfn and role is an orphan nothing can reach again: leaked.
+    /// </summary>
+    private void CheckNoShadowPageLeaked()
+    {
+        foreach (ulong p in _kvm.ShadowPages)
+        {
+            if (!Mem.IsLive(p) || LevelOf(p) == Kvm.RootLevel || Field(p, ShadowPage.ParentPtes) != 0) continue;
+            if (_kvm.PeekFindShadowPage(Field(p, ShadowPage.Gfn), Field(p, ShadowPage.Role)) == p) continue;
+            throw Fail(Invariant.HashUniqueness, "quiescent", $"shadow page 0x{p:x} ({Labels.ShadowPageLabel(LevelOf(p), SpRole.Alias(Field(p, ShadowPage.Role)), Field(p, ShadowPage.Gfn))}) has no parent and the hash lookup does not find it: leaked");
+        }
+    }
+
+    /// <summary>The pte_list_desc chains of the live pages' parent_ptes, for the descriptor leak check.</summary>
+    private void AddParentPteDescs(List<ulong> reached)
+    {
+        foreach (ulong p in _kvm.ShadowPages)
+        {
+            if (!Mem.IsLive(p)) continue;
+            ulong val = Field(p, ShadowPage.ParentPtes);
+            if ((val & Kvm.KvmRmapMany) == 0) continue;
+            foreach (ulong desc in new PteListDescIterator(Mem, val & ~(Kvm.KvmRmapMany | Kvm.KvmRmapLocked))) reached.Add(desc);
+        }
+    }
+}
