@@ -176,11 +176,7 @@ public sealed partial class Kvm
 
     private void FlushRemoteTlbs()
     {
-        foreach (var v in Vcpus)
-        {
-            v.Tlb.Clear();
-            v.MmioGfn = v.MmioGen = 0;
-        }
+        foreach (var v in Vcpus) v.Tlb.Clear();
         _check.OnFlush();
         _m.Event(MmuEvent.RemoteTlbFlush);
         _m.Log("kvm_flush_remote_tlbs");

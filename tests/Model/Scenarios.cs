@@ -51,10 +51,11 @@ public class Scenarios
         // the hash lookup allocates a duplicate of (gfn, role).
         { Bugs.DirectSkipHash.Id, [Invariant.HashUniqueness], AdOn,
             [Call(0, Op.PageFault, 0, 1, 0, 1), Call(0, Op.PageFault, 0, 1, 0, 2), Call(0, Op.ZapOldest, 0), Call(0, Op.PageFault, 0, 1, 0, 1)] },
-        // Slot 2 is created while the vCPU polls a gfn of it: the first access, faulting on the old memslots, caches its
-        // MMIO info with the in-progress generation, and the next one matches it before the update ends.
+        // The vCPU polls a gfn of slot 2 while dirty logging on slot 0 moves the generation on and slot 2 is created: an
+        // access whose MMIO SPTE went stale faults on the old memslots and caches its MMIO info with the in-progress
+        // generation, and the next access matches it before the update ends.
         { Bugs.MmioInFlux.Id, [Invariant.MmioCurrency], AdOn,
-            [Call(0, Op.MmioAccess, 2, 1, 0, 1), Call(1, Op.MemslotCreate, 2)] },
+            [Call(0, Op.MmioAccess, 2, 1, 0, 3), Call(1, Op.DirtyLogEnable, 0), Call(1, Op.MemslotCreate, 2)] },
     };
 
     private static ProgramInput Program(byte config, OpCall[] ops) =>

@@ -7,6 +7,14 @@ public sealed partial class Kvm
     /// mark_mmio_spte() under mmu_lock (a no-slot fault is never stale: is_page_fault_stale() checks
     /// only faults with a slot). Ret = RET_PF_EMULATE.
     /// </summary>
+    /// <remarks>
+    /// One change from 6.15+: no MMIO SPTE is made while a memslot update is in progress (the access
+    /// is emulated, as without MMIO caching). make_mmio_spte() keeps only the generation's low bits,
+    /// so an SPTE made in the window between the wrap's kvm_mmu_zap_all_fast() and the store of the
+    /// new generation carries the last generation before the wrap, and check_mmio_spte() accepts it
+    /// again 2^(MMIO_SPTE_GEN_BITS-1)-1 updates later, before the next wrap zaps it: invariant 15 on
+    /// the kernel's code, reached by a directed schedule of 15 memslot swaps.
+    /// </remarks>
     private Co KvmHandleNoslotFault(Vcpu vcpu, KvmPageFault fault)
     {
         var self = Self;
@@ -38,12 +46,15 @@ public sealed partial class Kvm
         }
         yield return null;
         ulong gen = MemslotsGenerationOf(0);              // make_mmio_spte(): kvm_vcpu_memslots(vcpu)->generation
-        yield return null;
-        ulong spte = MmioSpte.Make(fault.Gfn, gen);
-        MmuSpteSet(sptep, spte);
-        _check.OnMmioSpteSet(sptep, gen);
-        _m.Event(MmuEvent.MmioSpteCreated, fault.Gfn);
-        if (Tracing) _m.Log($"mark_mmio_spte gfn 0x{fault.Gfn:x} alias {fault.Alias}: {MmioSpte.Describe(spte)}");
+        if ((gen & KvmMemslotGenUpdateInProgress) == 0)
+        {
+            yield return null;
+            ulong spte = MmioSpte.Make(fault.Gfn, gen);
+            MmuSpteSet(sptep, spte);
+            _check.OnMmioSpteSet(sptep, gen);
+            _m.Event(MmuEvent.MmioSpteCreated, fault.Gfn);
+            if (Tracing) _m.Log($"mark_mmio_spte gfn 0x{fault.Gfn:x} alias {fault.Alias}: {MmioSpte.Describe(spte)}");
+        }
         if (flush) yield return Call(KvmFlushRemoteTlbs());
         yield return null;
         WriteUnlockMmu();
