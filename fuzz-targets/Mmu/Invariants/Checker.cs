@@ -58,7 +58,6 @@ internal sealed partial class Checker
         CheckNoRmapLocked();
         CheckRmaps("quiescent");
         CheckNoPteListDescLeaked();
-        _spChanged = true;
         CheckShadowPages("quiescent");
         CheckNoShadowPageLeaked();
     }
