@@ -83,6 +83,19 @@ public class ShadowPages
         Assert.NotEqual(0UL, kvm.SpteAddr(47, Kvm.GfnOf(1, 0)));
     }
 
+    [Fact]
+    public void A_small_page_limit_makes_faults_recycle_pages()
+    {
+        var runner = new MmuRunner(BugSet.None);
+        var r = runner.Run(new ProgramInput(1, 8, [Scenarios.Call(0, Op.PageFaultAliases, 0, 2, 0, 11)], []));
+        Assert.True(r.Violation is null, r.Violation?.Message);
+        var kvm = runner.Kvm;
+        Assert.Equal(Kvm.SmallMaxMmuPages, kvm.Mem.Peek(kvm.MaxPagesAddr));
+        Assert.True(kvm.Mem.Peek(kvm.UsedPagesAddr) <= Kvm.SmallMaxMmuPages);
+        Assert.True(Live(kvm).Count < kvm.ShadowPages.Count);
+        Assert.NotEqual(0UL, kvm.SpteAddr(11, 2));
+    }
+
     /// <summary>Shadow-page operations with faults, aging and invalidations under PCT schedules: nothing breaks.</summary>
     [Fact]
     public void Zaps_racing_faults_break_nothing()
@@ -99,7 +112,7 @@ public class ShadowPages
                     ? Scenarios.Call(rng.Next(3), rng.Next(2) == 0 ? Op.PageFault : Op.PageFaultAliases, rng.Next(2), rng.Next(4), rng.Next(2), rng.Next(4))
                     : Scenarios.Call(rng.Next(3), op, rng.Next(2), rng.Next(4), rng.Next(2));
             }
-            var p = new ProgramInput(3, (byte)(rng.Next(2) | (rng.Next(4) << 1)), ops, []);
+            var p = new ProgramInput(3, (byte)(rng.Next(2) | (rng.Next(4) << 1) | (rng.Next(2) << 3)), ops, []);
             var r = runner.Run(p, new PctStrategy((ulong)seed, 1 + seed % 3, 3, 200));
             Assert.True(r.Violation is null, $"seed {seed}: {r.Violation?.Message}\n{r.Violation?.Dump}");
         }

@@ -44,7 +44,7 @@ public sealed partial class Kvm
     public const int RootLevel = 2;
     public const int KvmMmuHashShift = 2;              // KVM_MMU_HASH_SHIFT, small so that gfns collide
     public const int KvmNumMmuPages = 1 << KvmMmuHashShift;
-    public const ulong DefaultMaxMmuPages = 128;       // kvm->arch.n_max_mmu_pages
+    public const ulong DefaultMaxMmuPages = 128, SmallMaxMmuPages = 8;   // kvm->arch.n_max_mmu_pages
 
     // kvm->arch words of the shadow MMU: mmu_valid_gen, n_used/n_max_mmu_pages, active_mmu_pages (head = newest, tail = oldest), mmu_page_hash
     private const int AValidGen = 0, AUsedPages = 1, AMaxPages = 2, AActiveHead = 3, AActiveTail = 4, AHash = 5, ArchWords = AHash + KvmNumMmuPages;
@@ -67,11 +67,11 @@ public sealed partial class Kvm
     private readonly List<ulong> _shadowPages = new();
     internal IReadOnlyList<ulong> ShadowPages => _shadowPages;
 
-    private void InitShadowMmu()
+    private void InitShadowMmu(ulong maxMmuPages)
     {
         _shadowPages.Clear();
         _arch = _mem.Alloc(ArchWords, ObjKvmArchMmu, "kvm->arch shadow MMU");
-        _mem.Write(MaxPagesAddr, DefaultMaxMmuPages);
+        _mem.Write(MaxPagesAddr, maxMmuPages);
         _vcpuRoots = _mem.Alloc(MaxVcpus, ObjVcpuRoots, "vcpu->arch.mmu->root of each vCPU");
         // Every vCPU has entered the guest once through translation 0: kvm_mmu_load() gave it that root.
         ulong role = SpRole.Make(RootLevel, 0);
