@@ -275,4 +275,18 @@ internal sealed partial class Checker
             foreach (ulong desc in new PteListDescIterator(Mem, val & ~(Kvm.KvmRmapMany | Kvm.KvmRmapLocked))) reached.Add(desc);
         }
     }
+
+    /// <summary>The shadow pages for a violation report: each live page's role, gfn, generation, root_count and parent_ptes, and the vCPUs' roots.</summary>
+    private void DumpShadowPages(System.Text.StringBuilder sb)
+    {
+        if (_kvm.ShadowPages.Count == 0) return;
+        sb.AppendLine($"shadow pages (mmu_valid_gen {Mem.Peek(_kvm.MmuValidGenAddr)}, used {Mem.Peek(_kvm.UsedPagesAddr)} of {Mem.Peek(_kvm.MaxPagesAddr)}):");
+        foreach (ulong p in _kvm.ShadowPages)
+        {
+            if (!Mem.IsLive(p)) continue;
+            ulong role = Field(p, ShadowPage.Role);
+            sb.AppendLine($"  {PageName(p)}: gen {Field(p, ShadowPage.MmuValidGen)}{(SpRole.IsInvalid(role) ? " INVALID" : "")} root_count {Field(p, ShadowPage.RootCount)} parent_ptes 0x{Field(p, ShadowPage.ParentPtes):x}");
+        }
+        sb.AppendLine($"  vCPU roots: {string.Join(", ", Enumerable.Range(0, Kvm.MaxVcpus).Select(v => $"0x{Mem.Peek(_kvm.VcpuRootAddr(v)):x}"))}");
+    }
 }
