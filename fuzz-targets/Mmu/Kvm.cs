@@ -85,7 +85,7 @@ public sealed partial class Kvm
     internal ulong VcpuModeAddr(int vcpu) => _vcpus + (ulong)vcpu * 8;
 
     /// <summary>kvm_create_vm plus the VMM's initial memslots 0 and 1; all of it before any actor runs.</summary>
-    public void Init(bool adEnabled, int reschedQuantum)
+    public void Init(bool adEnabled, int reschedQuantum, ulong maxMmuPages = DefaultMaxMmuPages)
     {
         AdEnabled = adEnabled;
         ReschedQuantum = reschedQuantum;
@@ -102,7 +102,7 @@ public sealed partial class Kvm
         _mem.Write(RangeStartAddr, InvalidGpa);
         _mem.Write(RangeEndAddr, InvalidGpa);
         _vcpus = _mem.Alloc(MaxVcpus, ObjVcpus, "vcpu->mode of each vCPU");
-        InitShadowMmu();
+        InitShadowMmu(maxMmuPages);
         _hostPt = _mem.Alloc(MaxSlots * SlotPages, ObjHostPageTable, "host page table");
         for (int i = 0; i < MaxSlots * SlotPages; i++) _mem.Write(_hostPt + (ulong)i * 8, HostPte.VmWrite);
         ulong slots = _mem.Alloc(1 + MaxSlots, ObjMemslots, "kvm_memslots");

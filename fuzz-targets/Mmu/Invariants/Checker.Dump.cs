@@ -36,6 +36,7 @@ internal sealed partial class Checker
             var info = _kvm.SpteInfo(sptep);
             sb.AppendLine($"  spte 0x{sptep:x} alias {info.Alias} gfn 0x{info.Gfn:x}: {Spte.Describe(Mem.Peek(sptep))}");
         }
+        DumpShadowPages(sb);
         DumpMmio(sb);
         if (_kvm.Vcpus.Any(v => v.Tlb.Count > 0)) sb.AppendLine("TLBs:");
         foreach (var v in _kvm.Vcpus)

@@ -60,7 +60,6 @@ internal sealed partial class Checker
         CheckNoRmapLocked();
         CheckRmaps("quiescent");
         CheckNoPteListDescLeaked();
-        _spChanged = true;
         CheckShadowPages("quiescent");
         CheckNoShadowPageLeaked();
     }

@@ -5,12 +5,19 @@ namespace Fuzz.Targets.Mmu;
 /// <summary>
 /// struct kvm_mmu_page in simulated memory: gfn and role (the level and alias bits immutable once
 /// published, invalid set when the page is zapped), parent_ptes (a pte_list like an rmap),
-/// root_count, mmu_valid_gen, the hash_link and link list words, then the 512 SPTEs.
+/// root_count, mmu_valid_gen, the hash_link and link list words, then the SPTE table. Of its 512
+/// entries only those the model's gfns can reach are allocated: the first SlotPages of a level-1
+/// table (a memslot lies in the first 2M of its region), the first MaxSlots of a root.
 /// </summary>
 internal static class ShadowPage
 {
     public const int Gfn = 0, Role = 1, ParentPtes = 2, RootCount = 3, MmuValidGen = 4, HashNext = 5, LinkPrev = 6, LinkNext = 7,
-        Sptes = 8, Words = Sptes + 512;
+        Sptes = 8;
+
+    /// <summary>The SPTE indexes a table of <paramref name="level"/> can have populated.</summary>
+    public static int Populated(int level) => level == 1 ? Kvm.SlotPages : Kvm.MaxSlots;
+
+    public static int Words(int level) => Sptes + Populated(level);
 }
 
 /// <summary>
@@ -37,7 +44,7 @@ public sealed partial class Kvm
     public const int RootLevel = 2;
     public const int KvmMmuHashShift = 2;              // KVM_MMU_HASH_SHIFT, small so that gfns collide
     public const int KvmNumMmuPages = 1 << KvmMmuHashShift;
-    public const ulong DefaultMaxMmuPages = 128;       // kvm->arch.n_max_mmu_pages
+    public const ulong DefaultMaxMmuPages = 128, SmallMaxMmuPages = 8;   // kvm->arch.n_max_mmu_pages
 
     // kvm->arch words of the shadow MMU: mmu_valid_gen, n_used/n_max_mmu_pages, active_mmu_pages (head = newest, tail = oldest), mmu_page_hash
     private const int AValidGen = 0, AUsedPages = 1, AMaxPages = 2, AActiveHead = 3, AActiveTail = 4, AHash = 5, ArchWords = AHash + KvmNumMmuPages;
@@ -60,15 +67,15 @@ public sealed partial class Kvm
     private readonly List<ulong> _shadowPages = new();
     internal IReadOnlyList<ulong> ShadowPages => _shadowPages;
 
-    private void InitShadowMmu()
+    private void InitShadowMmu(ulong maxMmuPages)
     {
         _shadowPages.Clear();
         _arch = _mem.Alloc(ArchWords, ObjKvmArchMmu, "kvm->arch shadow MMU");
-        _mem.Write(MaxPagesAddr, DefaultMaxMmuPages);
+        _mem.Write(MaxPagesAddr, maxMmuPages);
         _vcpuRoots = _mem.Alloc(MaxVcpus, ObjVcpuRoots, "vcpu->arch.mmu->root of each vCPU");
         // Every vCPU has entered the guest once through translation 0: kvm_mmu_load() gave it that root.
         ulong role = SpRole.Make(RootLevel, 0);
-        ulong root = _mem.Alloc(ShadowPage.Words, ObjShadowPage, Labels.ShadowPageLabel(RootLevel, 0, 0));
+        ulong root = _mem.Alloc(ShadowPage.Words(RootLevel), ObjShadowPage, Labels.ShadowPageLabel(RootLevel, 0, 0));
         _shadowPages.Add(root);
         _mem.Write(SpField(root, ShadowPage.Role), role);
         _mem.Write(SpField(root, ShadowPage.RootCount), MaxVcpus);
@@ -158,7 +165,7 @@ public sealed partial class Kvm
     private ulong KvmMmuAllocShadowPage(ulong gfn, ulong role)
     {
         ulong gen = _mem.Read(MmuValidGenAddr);
-        ulong sp = _mem.Alloc(ShadowPage.Words, ObjShadowPage, Labels.ShadowPageLabel(SpRole.Level(role), SpRole.Alias(role), gfn));
+        ulong sp = _mem.Alloc(ShadowPage.Words(SpRole.Level(role)), ObjShadowPage, Labels.ShadowPageLabel(SpRole.Level(role), SpRole.Alias(role), gfn));
         _shadowPages.Add(sp);
         _mem.Write(SpField(sp, ShadowPage.Gfn), gfn);
         _mem.Write(SpField(sp, ShadowPage.Role), role);
@@ -204,7 +211,7 @@ public sealed partial class Kvm
         if (Spte.IsShadowPresent(old))
             throw Invariant.ParentPointers.Violation("__link_shadow_page", $"linking 0x{sp:x} over present SPTE 0x{sptep:x}: {Spte.Describe(old)}", Dump());
         _mem.Write(sptep, MakeNonleafSpte(sp));
-        _check.OnNonleafSpteWrite(sptep);
+        _check.OnNonleafSpteWrite(sptep, sp);
         yield return Call(PteListAdd(sptep, SpField(sp, ShadowPage.ParentPtes)));
     }
 
@@ -233,6 +240,7 @@ public sealed partial class Kvm
         yield return null;
         _mem.FetchAdd(SpField(root, ShadowPage.RootCount), 1);
         _mem.Write(rootAddr, root);
+        _check.OnVcpuRootChanged(root);
         self.Ret = root;
     }
 
@@ -244,6 +252,7 @@ public sealed partial class Kvm
         yield return null;
         ulong count = _mem.FetchAdd(SpField(root, ShadowPage.RootCount), -1) - 1;
         _mem.Write(rootAddr, 0);
+        _check.OnVcpuRootChanged(root);
         if (count == 0 && SpRole.IsInvalid(_mem.Read(SpField(root, ShadowPage.Role))))
             yield return Call(KvmMmuPrepareZapPage(root, invalidList));
         yield return Call(KvmMmuCommitZapPage(invalidList));

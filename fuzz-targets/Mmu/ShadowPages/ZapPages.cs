@@ -6,9 +6,6 @@ public sealed partial class Kvm
     public const int KvmRefillPages = 25;              // KVM_REFILL_PAGES
     public const int BatchZapPages = 10;               // BATCH_ZAP_PAGES
 
-    /// <summary>The SPTE indexes a page of <paramref name="level"/> can have populated: the model's memslots lie in the first 2M of each of MaxSlots regions.</summary>
-    private static int PopulatedSptes(int level) => level == 1 ? SlotPages : MaxSlots;
-
     /// <summary>
     /// kvm_mmu_prepare_zap_page() → __kvm_mmu_prepare_zap_page(), under mmu_lock for write: zap the
     /// children's SPTEs (kvm_mmu_page_unlink_children → mmu_page_zap_pte: drop_spte for leaves,
@@ -21,12 +18,12 @@ public sealed partial class Kvm
         var self = Self;
         ulong role = _mem.ReadConst(SpField(sp, ShadowPage.Role));
         int level = SpRole.Level(role);
-        for (int i = 0; i < PopulatedSptes(level); i++)
+        for (int i = 0; i < ShadowPage.Populated(level); i++)
         {
             // A non-present SPTE becomes present only under mmu_lock: one step reads up to the next present one.
             yield return null;
             ulong spte = _mem.Read(SpSpte(sp, i));
-            while (!Spte.IsShadowPresent(spte) && !MmioSpte.IsMmio(spte) && i + 1 < PopulatedSptes(level)) spte = _mem.Read(SpSpte(sp, ++i));
+            while (!Spte.IsShadowPresent(spte) && !MmioSpte.IsMmio(spte) && i + 1 < ShadowPage.Populated(level)) spte = _mem.Read(SpSpte(sp, ++i));
             ulong sptep = SpSpte(sp, i);
             if (MmioSpte.IsMmio(spte)) { MmuSpteClearNoTrack(sptep); continue; }
             if (!Spte.IsShadowPresent(spte)) continue;
@@ -79,7 +76,7 @@ public sealed partial class Kvm
         yield return Call(PteListRemove(parentSptep, head));
         yield return null;
         _mem.Write(parentSptep, 0);
-        _check.OnNonleafSpteWrite(parentSptep);
+        _check.OnNonleafSpteWrite(parentSptep, child);
         yield return null;
         if (_mem.Read(head) == 0)
         {
@@ -215,6 +212,7 @@ public sealed partial class Kvm
         while (!TryWriteLockMmu()) yield return null;
         yield return null;
         _mem.Write(MmuValidGenAddr, _mem.Read(MmuValidGenAddr) == 0 ? 1UL : 0);
+        _check.OnShadowMmuChanged();
         if (Tracing) _m.Log($"kvm_mmu_zap_all_fast: mmu_valid_gen -> {_mem.Peek(MmuValidGenAddr)}");
         yield return Call(KvmFlushRemoteTlbs());
         yield return Call(KvmZapObsoletePages());

@@ -60,9 +60,12 @@ public sealed class MmuTarget
     public static bool AdEnabled(byte config) => (config & 1) == 0;
     public static int ReschedQuantum(byte config) => ((config >> 1) & 3) switch { 0 => 64, 1 => 16, 2 => 4, _ => 1 << 30 };
 
+    /// <summary>Config bit 3: n_max_mmu_pages of 8 (as after KVM_SET_NR_MMU_PAGES), so that faults recycle pages through make_mmu_pages_available().</summary>
+    public static ulong MaxMmuPages(byte config) => (config & 8) != 0 ? Kvm.SmallMaxMmuPages : Kvm.DefaultMaxMmuPages;
+
     public static readonly TargetDescription Description = new(
         Name, "the KVM x86 shadow-MMU model", Vocabulary, Codec,
-        [new("0", "A/D bits disabled (eptad=0)"), new("1-2", "need_resched quantum (64, 16, 4, never)")],
+        [new("0", "A/D bits disabled (eptad=0)"), new("1-2", "need_resched quantum (64, 16, 4, never)"), new("3", "n_max_mmu_pages 8 instead of 128")],
         "mmu-model.md §4", Invariants.Names.OrderBy(kv => kv.Key).Select(kv => new CheckedInvariant((int)kv.Key, kv.Value)).ToList(),
         Bugs.All.Select(b => new SeededBug(b.Id, b.Source, b.Defect, (int)b.Invariant)).ToList())
     {
@@ -148,7 +151,7 @@ public sealed class MmuRunner : IFuzzTarget
     public ExecResult Run(ProgramInput p, IScheduleStrategy strategy)
     {
         _machine.Reset();
-        _kvm.Init(MmuTarget.AdEnabled(p.Config), MmuTarget.ReschedQuantum(p.Config));
+        _kvm.Init(MmuTarget.AdEnabled(p.Config), MmuTarget.ReschedQuantum(p.Config), MmuTarget.MaxMmuPages(p.Config));
         for (int t = 0; t < p.Threads; t++) _machine.Spawn(Labels.Thread[t], Thread(p, t));
         InvariantViolation? violation = null;
         try
