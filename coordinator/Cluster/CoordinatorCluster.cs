@@ -1,0 +1,50 @@
+using Akka.Actor;
+using Akka.Cluster.Tools.Singleton;
+using Fuzz.Coordinator.Farm;
+using Fuzz.Engine.Cluster;
+using Fuzz.Engine.Fuzzing;
+
+namespace Fuzz.Coordinator.Cluster;
+
+/// <summary>
+/// A coordinator node of an Akka cluster: this node's <see cref="FarmStore"/>, its replica, and the
+/// singleton manager that runs the <see cref="CoordinatorActor"/> here while this is the oldest
+/// coordinator node (every other coordinator node is a hot standby).
+/// </summary>
+public sealed class CoordinatorCluster : IAsyncDisposable
+{
+    private int _disposed;
+
+    private CoordinatorCluster(ActorSystem system, FarmStore store)
+    {
+        System = system;
+        Store = store;
+    }
+
+    public ActorSystem System { get; }
+    public FarmStore Store { get; }
+
+    public static CoordinatorCluster Start(CoordinatorOptions options, ITargetFactory factory, string campaign,
+        (string Host, int Port) listen, IReadOnlyList<(string Host, int Port)> seeds, Action<string> log)
+    {
+        var store = new FarmStore(options, factory, log);
+        var system = ActorSystem.Create(FarmConfig.SystemName, FarmConfig.Cluster(listen.Host, listen.Port, FarmConfig.CoordinatorRole, seeds));
+        system.ActorOf(MembershipLog.Props(log), "members");
+        system.ActorOf(ReplicaActor.Props(store, campaign, log), ReplicaActor.Name);
+        system.ActorOf(ClusterSingletonManager.Props(
+            CoordinatorActor.Props(store, campaign, log), PoisonPill.Instance,
+            ClusterSingletonManagerSettings.Create(system).WithRole(FarmConfig.CoordinatorRole).WithHandOverRetryInterval(TimeSpan.FromSeconds(1))),
+            FarmConfig.CoordinatorPath.TrimStart('/').Split('/')[1]);
+        return new CoordinatorCluster(system, store);
+    }
+
+    public string Address => Akka.Cluster.Cluster.Get(System).SelfAddress.ToString();
+
+    /// <summary>Leaves the cluster (the singleton moves to a standby), then closes the store.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        await CoordinatedShutdown.Get(System).Run(CoordinatedShutdown.ClusterLeavingReason.Instance).ConfigureAwait(false);
+        Store.Dispose();
+    }
+}
