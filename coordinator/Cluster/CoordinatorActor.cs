@@ -134,9 +134,9 @@ public sealed class CoordinatorActor : ReceiveActor, IWithTimers
             }
         }
         long first = _store.Commit(accepted, decisions);
+        if (accepted.Count > 0) Publish(new Accepted(Header, first, accepted.ToArray()));
         foreach (var s in seqs) r.Done.Add(s);
         Ack(m.Header.Sender, r);
-        if (accepted.Count > 0) Publish(new Accepted(Header, first, accepted.ToArray()));
     }
 
     private void OnCrash(ReportedCrash c)
