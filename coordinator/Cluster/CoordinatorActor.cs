@@ -53,7 +53,7 @@ public sealed class CoordinatorActor : ReceiveActor, IWithTimers
         Receive<TriageDone>(OnTriageDone);
         Receive<Heartbeat>(h => { if (Known(h.Header)) Seen(h.Header.Sender).Last = h; });
         Receive<Leaving>(OnLeaving);
-        Receive<CorpusRequest>(r => { if (Known(r.Header)) SendCorpus(Sender, r.FromOffset); });
+        Receive<CorpusRequest>(OnCorpusRequest);
         Receive<Pulse>(_ => OnPulse());
     }
 
@@ -186,13 +186,29 @@ public sealed class CoordinatorActor : ReceiveActor, IWithTimers
             r.Through++;
             r.Done.Remove(r.Through);
         }
-        r.Ref.Tell(new ReportsAck(Header, r.Through), Self);
+        r.Ref.Tell(new ReportsAck(Header, r.Through, r.Done.Count > 0 ? r.Done.Take(ReportsAck.MaxAbove).ToArray() : null), Self);
     }
 
     private void OnLeaving(Leaving l)
     {
         if (!Known(l.Header)) return;
         if (_workers.Remove(l.Header.Sender)) _log($"worker {l.Header.Sender} left");
+    }
+
+    /// <summary>
+    /// The merged corpus from an offset, for a worker; for the replica of a standby that joined, the
+    /// crash index too (what was accepted and filed before it was a member; after, it is sent each).
+    /// </summary>
+    private void OnCorpusRequest(CorpusRequest r)
+    {
+        if (!Known(r.Header)) return;
+        bool replica = Sender.Path.Name == ReplicaActor.Name;
+        if (replica && Sender.Path.Address.HasLocalScope) return;
+        SendCorpus(Sender, r.FromOffset);
+        if (!replica) return;
+        foreach (var report in _store.Triage.Filed)
+            if (_store.FiledMessage(Header, report.Signature) is { } filed) Sender.Tell(filed, Self);
+        _log($"standby {r.Header.Sender} caught up: {_store.Count} inputs, {_store.Triage.Unique} crashes");
     }
 
     private void SendCorpus(IActorRef to, long from)
@@ -217,9 +233,10 @@ public sealed class CoordinatorActor : ReceiveActor, IWithTimers
     /// <summary>To the replica on every other coordinator node (its standby copy).</summary>
     private void Replicate(object message)
     {
+        if (((ExtendedActorSystem)Context.System).Provider is not ClusterActorRefProvider) return;
         var cluster = Akka.Cluster.Cluster.Get(Context.System);
         foreach (var m in cluster.State.Members)
-            if (m.HasRole(FarmConfig.CoordinatorRole) && m.Address != cluster.SelfAddress && m.Status == MemberStatus.Up)
+            if (m.HasRole(FarmConfig.CoordinatorRole) && m.Address != cluster.SelfAddress && m.Status is MemberStatus.Joining or MemberStatus.WeaklyUp or MemberStatus.Up)
                 Context.ActorSelection(new RootActorPath(m.Address) / "user" / ReplicaActor.Name).Tell(message, Self);
     }
 

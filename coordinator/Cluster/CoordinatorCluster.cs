@@ -30,11 +30,13 @@ public sealed class CoordinatorCluster : IAsyncDisposable
         var store = new FarmStore(options, factory, log);
         var system = ActorSystem.Create(FarmConfig.SystemName, FarmConfig.Cluster(listen.Host, listen.Port, FarmConfig.CoordinatorRole, seeds));
         system.ActorOf(MembershipLog.Props(log), "members");
-        system.ActorOf(ReplicaActor.Props(store, campaign, log), ReplicaActor.Name);
         system.ActorOf(ClusterSingletonManager.Props(
             CoordinatorActor.Props(store, campaign, log), PoisonPill.Instance,
             ClusterSingletonManagerSettings.Create(system).WithRole(FarmConfig.CoordinatorRole).WithHandOverRetryInterval(TimeSpan.FromSeconds(1))),
             FarmConfig.CoordinatorPath.TrimStart('/').Split('/')[1]);
+        var proxy = system.ActorOf(ClusterSingletonProxy.Props(FarmConfig.CoordinatorPath,
+            ClusterSingletonProxySettings.Create(system).WithRole(FarmConfig.CoordinatorRole).WithBufferSize(FarmConfig.ProxyBuffer)), "coordinator-proxy");
+        system.ActorOf(ReplicaActor.Props(store, campaign, proxy, log), ReplicaActor.Name);
         return new CoordinatorCluster(system, store);
     }
 

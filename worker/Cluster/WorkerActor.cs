@@ -49,7 +49,7 @@ public sealed class WorkerActor : ReceiveActor, IWithTimers
     private readonly Dictionary<CrashKey, int> _crashKeys = new();
     private readonly StreamWriter? _journal;
     private readonly System.Diagnostics.Stopwatch _clock = System.Diagnostics.Stopwatch.StartNew();
-    private ulong _seq, _acked;
+    private ulong _seq;
     private long _received, _lastExecs;
     private double _lastT;
     private (IActorRef To, DateTime Deadline)? _stopping;
@@ -146,7 +146,7 @@ public sealed class WorkerActor : ReceiveActor, IWithTimers
         void Flush()
         {
             if (batch.Count == 0) return;
-            _coordinator.Tell(new NewInputs(Header, batch.ToArray(), _acked), Self);
+            _coordinator.Tell(new NewInputs(Header, batch.ToArray(), AckedThrough), Self);
             batch.Clear();
             bytes = 0;
         }
@@ -163,7 +163,7 @@ public sealed class WorkerActor : ReceiveActor, IWithTimers
             else if (r.Crash is { } c)
             {
                 Flush();
-                _coordinator.Tell(new ReportedCrash(Header, r.Seq, c.Input, c.Violation.Key, c.Violation.Detail, c.Exec, c.Elapsed.TotalSeconds, _acked), Self);
+                _coordinator.Tell(new ReportedCrash(Header, r.Seq, c.Input, c.Violation.Key, c.Violation.Detail, c.Exec, c.Elapsed.TotalSeconds, AckedThrough), Self);
             }
         }
         Flush();
@@ -171,18 +171,25 @@ public sealed class WorkerActor : ReceiveActor, IWithTimers
 
     private void OnAck(ReportsAck a)
     {
-        if (a.Through <= _acked) return;
-        if (a.Through > _seq) { _log($"an acknowledgement through {a.Through} from {a.Header.Sender}, but only {_seq} were reported: ignored"); return; }
+        if (a.Through > _seq || (a.Above is { } above && above.Any(s => s > _seq)))
+        {
+            _log($"an acknowledgement through {a.Through} from {a.Header.Sender}, but only {_seq} were reported: ignored");
+            return;
+        }
         var done = _unacked.Keys.TakeWhile(s => s <= a.Through).ToList();
+        if (a.Above is { } more) done.AddRange(more.Where(s => s > a.Through && _unacked.ContainsKey(s)).Distinct());
+        if (done.Count == 0) return;
         if (_journal is not null)
         {
             foreach (var s in done) _journal.WriteLine($"{(_unacked[s].Crash is null ? "input" : "crash")} {_unacked[s].Name}");
             _journal.Flush();
         }
         foreach (var s in done) _unacked.Remove(s);
-        _acked = a.Through;
         CheckStopped();
     }
+
+    /// <summary>Every report numbered up to this one is acknowledged (what a coordinator that took over counts on from).</summary>
+    private ulong AckedThrough => _unacked.Count > 0 ? _unacked.Keys.First() - 1 : _seq;
 
     private void OnAccepted(Accepted a)
     {
@@ -216,7 +223,7 @@ public sealed class WorkerActor : ReceiveActor, IWithTimers
         if (_found.IsEmpty && Session.LoopsFinished && (_unacked.Count == 0 || DateTime.UtcNow >= s.Deadline))
         {
             if (_unacked.Count == 0) _coordinator.Tell(new Leaving(Header), Self);
-            s.To.Tell(new Stopped(Session.Execs, _seq, _acked, _unacked.Count));
+            s.To.Tell(new Stopped(Session.Execs, _seq, AckedThrough, _unacked.Count));
             _stopping = null;
         }
     }
@@ -236,5 +243,5 @@ public sealed class WorkerActor : ReceiveActor, IWithTimers
 
     private void Pulse() =>
         _log($"#{Session.Execs} pulse cov: {Session.Features.Edges} ft: {Session.Features.Features} corp: {Session.Corpus.Count} crashes: {Session.CrashesFound} " +
-            $"reported: {_seq} acked: {_acked} unacked: {_unacked.Count} received: {_received}");
+            $"reported: {_seq} acked: {_seq - (ulong)_unacked.Count} unacked: {_unacked.Count} received: {_received}");
 }

@@ -51,13 +51,19 @@ public sealed record ReportedCrash(
 /// <summary>
 /// Receiver -> reporter: everything numbered up to and including <paramref name="Through"/> is
 /// persisted, so the reporter may forget it. Cumulative: a later ack covers every earlier one.
+/// <paramref name="Above"/> names reports above it that are persisted too (behind one that is not
+/// yet, a crash in triage say), so the reporter need not resend them.
 /// </summary>
 [MessagePackObject]
 public sealed record ReportsAck(
     [property: Key(0)] FarmHeader Header,
-    [property: Key(1)] ulong Through) : IFarmMessage
+    [property: Key(1)] ulong Through,
+    [property: Key(2)] ulong[]? Above = null) : IFarmMessage
 {
-    public bool IsWellFormed() => Header is { IsWellFormed: true };
+    /// <summary>The most <see cref="Above"/> names in one ack.</summary>
+    public const int MaxAbove = 8192;
+
+    public bool IsWellFormed() => Header is { IsWellFormed: true } && (Above is null || Above.Length <= MaxAbove);
 }
 
 /// <summary>A worker's counters since it started.</summary>
