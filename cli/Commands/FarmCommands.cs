@@ -222,7 +222,11 @@ public static class WorkerCommand
         void Say(string line) { lock (print) Console.WriteLine(line); }
         var node = WorkerCluster.Start(options, factory, listen, seeds, Say);
         Say($"{options.Name}: cluster node {node.Address} (role worker), joining {string.Join(',', seeds.Select(x => $"{x.Host}:{x.Port}"))}");
-        try { await Task.Delay(Timeout.Infinite, stop.Token); } catch (OperationCanceledException) { }
+        if (await UntilStoppedOrRemoved(node.System, stop.Token))
+        {
+            Say($"{options.Name}: this node was removed from the cluster (downed, or it could not stay a member): exiting; start it again to rejoin");
+            return 1;
+        }
         Say($"{options.Name}: stopping");
         var stopped = await node.StopAsync(TimeSpan.FromSeconds(10));
         await node.DisposeAsync();
@@ -230,6 +234,14 @@ public static class WorkerCommand
             ? $"{options.Name}: stopped after {st.Execs:N0} execs; reported {st.Reported}, acknowledged through {st.Acked}, {st.Unacknowledged} unacknowledged"
             : $"{options.Name}: stopped (the worker actor did not answer)");
         return 0;
+    }
+
+    /// <summary>Waits for Ctrl-C/SIGTERM or for the node's actor system to end by itself (the cluster removed it); true for the latter.</summary>
+    internal static async Task<bool> UntilStoppedOrRemoved(Akka.Actor.ActorSystem system, CancellationToken stop)
+    {
+        var stopped = Task.Delay(Timeout.Infinite, stop);
+        var done = await Task.WhenAny(stopped, system.WhenTerminated);
+        return done != stopped;
     }
 
     internal static string WireCampaign(string target, IEnumerable<string> bugs) => Fuzz.Engine.Transport.Wire.FarmWire.Campaign(target, bugs);
@@ -327,7 +339,12 @@ public static class CoordinatorCommand
         var node = CoordinatorCluster.Start(options, factory, campaign, listen, seeds, Say);
         Say($"{options.Name}: cluster node {node.Address} (role coordinator), work directory {Path.GetFullPath(options.WorkDir)}, campaign {campaign}, " +
             $"{node.Store.Count} inputs; {(seeds.Count == 0 ? "starting a cluster" : "joining " + string.Join(',', seeds.Select(x => $"{x.Host}:{x.Port}")))} (standby until this node holds the coordinator singleton)");
-        try { await Task.Delay(Timeout.Infinite, stop.Token); } catch (OperationCanceledException) { }
+        if (await WorkerCommand.UntilStoppedOrRemoved(node.System, stop.Token))
+        {
+            Say($"{options.Name}: this node was removed from the cluster (downed, or it could not stay a member): exiting, it no longer coordinates; start it again to rejoin as a standby");
+            await node.DisposeAsync();
+            return 1;
+        }
         Say($"{options.Name}: stopping");
         await node.DisposeAsync();
         Say($"{options.Name}: stopped; corpus {node.Store.Count}, {node.Store.Triage.Unique} crashes filed");

@@ -15,10 +15,13 @@ public sealed class CoordinatorCluster : IAsyncDisposable
 {
     private int _disposed;
 
-    private CoordinatorCluster(ActorSystem system, FarmStore store)
+    private readonly PauseGuard _guard;
+
+    private CoordinatorCluster(ActorSystem system, FarmStore store, Action<string> log)
     {
         System = system;
         Store = store;
+        _guard = new PauseGuard(system, log);
     }
 
     public ActorSystem System { get; }
@@ -37,7 +40,7 @@ public sealed class CoordinatorCluster : IAsyncDisposable
         var proxy = system.ActorOf(ClusterSingletonProxy.Props(FarmConfig.CoordinatorPath,
             ClusterSingletonProxySettings.Create(system).WithRole(FarmConfig.CoordinatorRole).WithBufferSize(FarmConfig.ProxyBuffer)), "coordinator-proxy");
         system.ActorOf(ReplicaActor.Props(store, campaign, proxy, log), ReplicaActor.Name);
-        return new CoordinatorCluster(system, store);
+        return new CoordinatorCluster(system, store, log);
     }
 
     public string Address => Akka.Cluster.Cluster.Get(System).SelfAddress.ToString();
@@ -46,6 +49,7 @@ public sealed class CoordinatorCluster : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        _guard.Dispose();
         await CoordinatedShutdown.Get(System).Run(CoordinatedShutdown.ClusterLeavingReason.Instance).ConfigureAwait(false);
         Store.Dispose();
     }

@@ -57,6 +57,9 @@ public static class FarmConfig
     /// </summary>
     public const int ProxyBuffer = 10_000;
 
+    /// <summary>How long the Split Brain Resolver waits for the membership to stay unchanged before it downs the unreachable side.</summary>
+    public static readonly TimeSpan StableAfter = TimeSpan.FromSeconds(5);
+
     /// <summary>
     /// A cluster node at <paramref name="hostname"/>:<paramref name="port"/> with <paramref name="role"/>,
     /// joining <paramref name="seeds"/> (itself when empty). Split Brain Resolver keep-majority with
@@ -86,7 +89,7 @@ public static class FarmConfig
                 downing-provider-class = "Akka.Cluster.SBR.SplitBrainResolverProvider, Akka.Cluster"
                 split-brain-resolver {
                   active-strategy = keep-majority
-                  stable-after = 5s
+                  stable-after = {{(int)StableAfter.TotalSeconds}}s
                   down-all-when-unstable = on
                 }
                 singleton.hand-over-retry-interval = 1s

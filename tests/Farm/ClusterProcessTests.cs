@@ -141,4 +141,46 @@ public sealed class ClusterProcessTests(ITestOutputHelper log) : IDisposable
         Assert.All(decidedB.Where(d => d.Value == "accepted"), d => Assert.Contains(d.Key, corpusB));
         Assert.Equal(Filed(workA).Select(Path.GetFileName).Order(), Filed(workB).Select(Path.GetFileName).Intersect(Filed(workA).Select(Path.GetFileName)).Order());
     }
+
+    private static void Signal(FuzzProcess p, string signal) => System.Diagnostics.Process.Start("kill", [$"-{signal}", p.Pid.ToString()])!.WaitForExit();
+
+    [Fact]
+    public async Task A_coordinator_frozen_past_stable_after_is_downed_and_exits_when_it_thaws_while_the_standby_coordinates()
+    {
+        int a = FreePort(), b = FreePort();
+        string workA = Dir("a"), workB = Dir("b"), journal = Path.Combine(_root, "w.journal");
+        var ca = Coordinator("ca", a, workA);
+        await ca.WaitForLine(l => l.Contains("ca: active coordinator"), Long, "the coordinator singleton");
+        var cb = Coordinator("cb", b, workB, $"127.0.0.1:{a}");
+        var w = Worker("w", journal, $"127.0.0.1:{a}", $"127.0.0.1:{b}");
+        await ca.WaitForLine(l => l.Contains("worker w reporting"), Long, "the worker reporting");
+        await cb.WaitForLine(l => l.Contains("cluster: worker"), Long, "the standby seeing the worker");
+        await w.WaitForLine(l => l.Contains($"cluster: coordinator 127.0.0.1:{b} is up"), Long, "the worker seeing the standby up");
+        await w.WaitForLine(l => l.Contains("cluster: worker"), Long, "the worker seeing itself up");
+
+        Signal(ca, "STOP");
+        try
+        {
+            await cb.WaitForLine(l => l.Contains("cb: active coordinator"), Long, "the standby taking over");
+        }
+        finally
+        {
+            Signal(ca, "CONT");
+        }
+        await ca.WaitForLine(l => l.Contains("removed from the cluster"), Long, "the thawed coordinator noticing it was downed");
+        for (int i = 0; i < 200 && !ca.Exited; i++) await Task.Delay(50);
+        Assert.True(ca.Exited, "the downed coordinator is still running");
+        Assert.Contains(ca.Lines, l => l.Contains("ca: no longer the active coordinator"));
+        await cb.WaitForLine(l => l.Contains("worker w reporting"), Long, "the worker reporting to the new coordinator");
+
+        Assert.Equal(0, w.Terminate(Long));
+        Assert.Contains(w.Lines, l => l.Contains("w: stopped after") && l.Contains(", 0 unacknowledged"));
+        Assert.Equal(0, cb.Terminate(Long));
+        var inputs = Journal(journal, "input");
+        var decidedA = Decisions(workA);
+        var decidedB = Decisions(workB);
+        var corpusB = Corpus(workB);
+        Assert.All(inputs, i => Assert.True(decidedA.ContainsKey(i) || decidedB.ContainsKey(i), $"{i} was acknowledged but never decided"));
+        Assert.All(decidedA.Where(d => d.Value == "accepted"), d => Assert.Contains(d.Key, corpusB));
+    }
 }

@@ -38,6 +38,10 @@ public sealed class WorkerActor : ReceiveActor, IWithTimers
         public readonly ReportedInput? Input = input;
         public readonly CrashFound? Crash = crash;
         public DateTime SentAt = DateTime.MinValue;
+        public int Sends;
+
+        /// <summary><see cref="ResendAfter"/>, doubled for each send without an ack up to 8 times it: a coordinator that is away is not flooded.</summary>
+        public bool Due(DateTime now) => now - SentAt >= ResendAfter * (1 << Math.Min(3, Math.Max(0, Sends - 1)));
     }
 
     private readonly WorkerOptions _options;
@@ -80,6 +84,8 @@ public sealed class WorkerActor : ReceiveActor, IWithTimers
         Receive<Stop>(s =>
         {
             Session.StopLoops();
+            Timers.Cancel("beat");
+            Timers.Cancel("pulse");
             _stopping = (Sender, DateTime.UtcNow + s.Flush);
             Drain();
             Send();
@@ -152,8 +158,9 @@ public sealed class WorkerActor : ReceiveActor, IWithTimers
         }
         foreach (var r in _unacked.Values)
         {
-            if (now - r.SentAt < ResendAfter) continue;
+            if (!r.Due(now)) continue;
             r.SentAt = now;
+            r.Sends++;
             if (r.Input is { } i)
             {
                 if (batch.Count >= _options.MaxBatch || bytes + i.Data.Length + i.Features.Length * 4 > MaxBatchBytes) Flush();
@@ -208,7 +215,7 @@ public sealed class WorkerActor : ReceiveActor, IWithTimers
     {
         if (!m.HasRole(FarmConfig.CoordinatorRole)) return;
         if (what == "joined" && m.Address == Akka.Cluster.Cluster.Get(Context.System).SelfAddress) return;
-        foreach (var r in _unacked.Values) r.SentAt = DateTime.MinValue;
+        foreach (var r in _unacked.Values) (r.SentAt, r.Sends) = (DateTime.MinValue, 0);
         if (what == "left")
         {
             _log($"{_options.Name}: coordinator node {m.Address.Host}:{m.Address.Port} left; resending {_unacked.Count} unacknowledged reports");
@@ -225,6 +232,7 @@ public sealed class WorkerActor : ReceiveActor, IWithTimers
             if (_unacked.Count == 0) _coordinator.Tell(new Leaving(Header), Self);
             s.To.Tell(new Stopped(Session.Execs, _seq, AckedThrough, _unacked.Count));
             _stopping = null;
+            Timers.CancelAll();
         }
     }
 

@@ -12,10 +12,13 @@ public sealed class WorkerCluster : IAsyncDisposable
     private readonly IActorRef _worker;
     private int _disposed;
 
-    private WorkerCluster(ActorSystem system, IActorRef worker)
+    private readonly PauseGuard _guard;
+
+    private WorkerCluster(ActorSystem system, IActorRef worker, Action<string> log)
     {
         System = system;
         _worker = worker;
+        _guard = new PauseGuard(system, log);
     }
 
     public ActorSystem System { get; }
@@ -27,7 +30,7 @@ public sealed class WorkerCluster : IAsyncDisposable
         var proxy = system.ActorOf(ClusterSingletonProxy.Props(FarmConfig.CoordinatorPath,
             ClusterSingletonProxySettings.Create(system).WithRole(FarmConfig.CoordinatorRole).WithBufferSize(FarmConfig.ProxyBuffer)), "coordinator-proxy");
         var worker = system.ActorOf(WorkerActor.Props(options, factory, proxy, log), "worker");
-        return new WorkerCluster(system, worker);
+        return new WorkerCluster(system, worker, log);
     }
 
     public string Address => Akka.Cluster.Cluster.Get(System).SelfAddress.ToString();
@@ -48,6 +51,7 @@ public sealed class WorkerCluster : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        _guard.Dispose();
         await CoordinatedShutdown.Get(System).Run(CoordinatedShutdown.ClusterLeavingReason.Instance).ConfigureAwait(false);
     }
 }
