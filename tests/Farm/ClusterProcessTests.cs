@@ -77,17 +77,40 @@ public sealed class ClusterProcessTests(ITestOutputHelper log) : IDisposable
             ? Directory.GetDirectories(Path.Combine(workDir, "crashes")).Where(d => File.Exists(Path.Combine(d, "report.json")) && File.Exists(Path.Combine(d, "minimized"))).ToArray()
             : [];
 
+    /// <summary>Random bytes, then a frame header that promises more than follows, on the node's port.</summary>
+    private static async Task SendGarbage(int port)
+    {
+        var random = new Random(15);
+        foreach (int n in new[] { 4096, 3 })
+        {
+            using var client = new TcpClient();
+            await client.ConnectAsync(IPAddress.Loopback, port);
+            var bytes = new byte[n];
+            random.NextBytes(bytes);
+            if (n == 3) bytes = [0, 0, 0x10, 0, 1, 2, 3];
+            try { await client.GetStream().WriteAsync(bytes); } catch (IOException) { }
+            await Task.Delay(200);
+        }
+    }
+
     [Fact]
-    public async Task A_worker_reports_to_the_coordinator_which_merges_and_files_and_both_stop_on_SIGTERM()
+    public async Task A_worker_reports_to_the_coordinator_which_merges_and_files_a_late_worker_gets_the_merged_corpus_and_all_stop_on_SIGTERM()
     {
         int port = FreePort();
         string work = Dir("c1"), journal = Path.Combine(_root, "w1.journal");
         var c = Coordinator("c1", port, work);
         await c.WaitForLine(l => l.Contains("c1: active coordinator"), Long, "the coordinator singleton");
+        await SendGarbage(port);
         var w = Worker("w1", journal, $"127.0.0.1:{port}");
         await c.WaitForLine(l => l.Contains("worker w1 reporting"), Long, "the worker's first report");
         await c.WaitForLine(l => l.StartsWith("filed inv4-"), Long, "the seeded crash filed");
-        await Task.Delay(3000);
+        await Task.Delay(1000);
+
+        // A worker that joins late gets the merged corpus as it was when it joined.
+        int merged = int.Parse(c.Lines.Last(l => l.Contains(" pulse ")).Split("corp: ")[1].Split(' ')[0]);
+        var late = Worker("w2", Path.Combine(_root, "w2.journal"), $"127.0.0.1:{port}");
+        await late.WaitForLine(l => l.Contains(" pulse ") && int.Parse(l.Split("received: ")[1].Split(' ')[0]) >= merged, Long, $"the {merged} merged inputs");
+        Assert.Equal(0, late.Terminate(Long));
 
         Assert.Equal(0, w.Terminate(Long));
         Assert.Contains(w.Lines, l => l.Contains("w1: stopped after") && l.Contains(", 0 unacknowledged"));
