@@ -76,7 +76,11 @@ public sealed class CoordinatorActor : ReceiveActor, IWithTimers
     private bool Known(FarmHeader h)
     {
         if (h.Campaign == _campaign) return true;
-        if (_foreign.Add(h.Sender)) _log($"{h.Sender} runs campaign {h.Campaign}, this farm runs {_campaign}: its messages are dropped");
+        if (_foreign.Add(h.Sender))
+        {
+            _log($"{h.Sender} runs campaign {h.Campaign}, this farm runs {_campaign}: refused, its messages are dropped");
+            Sender.Tell(new Refused(Header, $"this farm runs campaign {_campaign}, {h.Sender} runs {h.Campaign}: start it with the farm's --target and --bug"), Self);
+        }
         return false;
     }
 

@@ -74,11 +74,14 @@ public sealed class CoordinatorActorTests : TestKit, IDisposable
     }
 
     [Fact]
-    public void Another_campaign_is_dropped_and_the_merged_corpus_is_served_from_an_offset()
+    public void Another_campaign_is_refused_once_and_dropped_and_the_merged_corpus_is_served_from_an_offset()
     {
         var c = Coordinator();
         c.Tell(new NewInputs(From("x", "mmu+stale-fault"), [Input(1)]), TestActor);
+        Assert.Contains("this farm runs campaign mmu, x runs mmu+stale-fault", ExpectMsg<Refused>().Reason);
+        c.Tell(new NewInputs(From("x", "mmu+stale-fault"), [Input(2)]), TestActor);
         ExpectNoMsg(TimeSpan.FromMilliseconds(300));
+        Assert.Equal(0, _store.Count);
 
         c.Tell(new NewInputs(From("w"), [Input(1), Input(2), Input(3)]), TestActor);
         ExpectMsg<Accepted>();

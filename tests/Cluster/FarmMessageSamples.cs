@@ -39,6 +39,7 @@ internal static class FarmMessageSamples
         new Accepted(Header, 8633, [new AcceptedInput("5e88489", Bytes(25, 8), [7, 8], "worker-2", 1_796_000_000_050)]),
         new CorpusRequest(Header, 4096),
         new FiledCrash(Header, "inv4-kvm_rmap_unlock_readonly-1fec0d4a", "{\"key\":{}}", "# report", Bytes(40, 9), Bytes(8, 10), "t0 page_fault\n"),
+        new Refused(Header, "this farm runs campaign mmu+ro-unlock-empty"),
     ];
 
     /// <summary>A corpus batch of about <paramref name="bytes"/> bytes, in inputs of 4 KiB.</summary>

@@ -101,6 +101,7 @@ public sealed class ClusterProcessTests(ITestOutputHelper log) : IDisposable
         var c = Coordinator("c1", port, work);
         await c.WaitForLine(l => l.Contains("c1: active coordinator"), Long, "the coordinator singleton");
         await SendGarbage(port);
+        var foreign = Start("wx", "worker", "--listen", "127.0.0.1:0", "--join", $"127.0.0.1:{port}", "--name", "wx", "--jobs", "1");
         var w = Worker("w1", journal, $"127.0.0.1:{port}");
         await c.WaitForLine(l => l.Contains("worker w1 reporting"), Long, "the worker's first report");
         await c.WaitForLine(l => l.StartsWith("filed inv4-"), Long, "the seeded crash filed");
@@ -114,6 +115,11 @@ public sealed class ClusterProcessTests(ITestOutputHelper log) : IDisposable
 
         Assert.Equal(0, w.Terminate(Long));
         Assert.Contains(w.Lines, l => l.Contains("w1: stopped after") && l.Contains(", 0 unacknowledged"));
+        // A worker of another campaign (no --bug) is told so and stops.
+        await foreign.WaitForLine(l => l.Contains("wx: refused by c1: this farm runs campaign mmu+ro-unlock-empty"), Long, "the refusal");
+        for (int i = 0; i < 200 && !foreign.Exited; i++) await Task.Delay(50);
+        Assert.True(foreign.Exited, "the refused worker is still running");
+        Assert.Equal(1, foreign.Terminate(Long));
         Assert.Equal(0, c.Terminate(Long));
 
         var inputs = Journal(journal, "input");

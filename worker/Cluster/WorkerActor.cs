@@ -78,6 +78,12 @@ public sealed class WorkerActor : ReceiveActor, IWithTimers
         Receive<PulseTick>(_ => Pulse());
         Receive<ReportsAck>(OnAck);
         Receive<Accepted>(OnAccepted);
+        Receive<Refused>(r =>
+        {
+            _log($"{_options.Name}: refused by {r.Header.Sender}: {r.Reason}");
+            Session.StopLoops();
+            CoordinatedShutdown.Get(Context.System).Run(CoordinatedShutdown.ClusterLeavingReason.Instance);
+        });
         Receive<ClusterEvent.MemberUp>(m => Handover(m.Member, "joined"));
         Receive<ClusterEvent.MemberRemoved>(m => Handover(m.Member, "left"));
         Receive<ClusterEvent.IMemberEvent>(_ => { });

@@ -93,3 +93,12 @@ public sealed record Leaving([property: Key(0)] FarmHeader Header) : IFarmMessag
 {
     public bool IsWellFormed() => Header is { IsWellFormed: true };
 }
+
+/// <summary>Coordinator -> a node of another campaign: it is not part of this farm, and should stop rather than report into the void.</summary>
+[MessagePackObject]
+public sealed record Refused(
+    [property: Key(0)] FarmHeader Header,
+    [property: Key(1)] string Reason) : IFarmMessage
+{
+    public bool IsWellFormed() => Header is { IsWellFormed: true } && Reason is not null;
+}
