@@ -105,11 +105,14 @@ public sealed class WorkerActor : ReceiveActor, IWithTimers
     public static Props Props(WorkerOptions options, ITargetFactory factory, IActorRef coordinator, Action<string> log) =>
         Akka.Actor.Props.Create(() => new WorkerActor(options, factory, coordinator, log));
 
+    /// <summary>False in a process of its own without remoting (no membership to watch).</summary>
+    private bool InCluster => ((ExtendedActorSystem)Context.System).Provider is ClusterActorRefProvider;
+
     private FarmHeader Header => FarmHeader.Now(_options.Name, _campaign);
 
     protected override void PreStart()
     {
-        Akka.Cluster.Cluster.Get(Context.System).Subscribe(Self, ClusterEvent.SubscriptionInitialStateMode.InitialStateAsEvents, typeof(ClusterEvent.IMemberEvent));
+        if (InCluster) Akka.Cluster.Cluster.Get(Context.System).Subscribe(Self, ClusterEvent.SubscriptionInitialStateMode.InitialStateAsEvents, typeof(ClusterEvent.IMemberEvent));
         Timers.StartPeriodicTimer("tick", Tick.Instance, _options.BatchWindow > TimeSpan.Zero ? _options.BatchWindow : TimeSpan.FromMilliseconds(100));
         Timers.StartPeriodicTimer("beat", Beat.Instance, _options.HeartbeatInterval);
         Timers.StartPeriodicTimer("pulse", PulseTick.Instance, TimeSpan.FromSeconds(5));
@@ -120,7 +123,7 @@ public sealed class WorkerActor : ReceiveActor, IWithTimers
 
     protected override void PostStop()
     {
-        Akka.Cluster.Cluster.Get(Context.System).Unsubscribe(Self);
+        if (InCluster) Akka.Cluster.Cluster.Get(Context.System).Unsubscribe(Self);
         Session.StopLoops();
         _journal?.Dispose();
     }
