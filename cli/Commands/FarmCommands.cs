@@ -147,7 +147,7 @@ public static class WorkerCommand
         var target = new Option<string>("--target") { Description = "fuzz target; must match the coordinator's", DefaultValueFactory = _ => Targets.Factory.DefaultTarget };
         var bugs = BugOption.Create();
         var seed = new Option<ulong?>("--seed") { Description = "seed of the loops' random streams (default: from the name)" };
-        var journal = new Option<string?>("--journal") { Description = "append one line per input and crash the broker confirmed (what this worker handed over)" };
+        var journal = new Option<string?>("--journal") { Description = "append one line per input and crash the broker confirmed, or in a cluster the coordinator acknowledged (what this worker handed over)" };
         var noTasks = new Option<bool>("--no-tasks") { Description = "fuzz only; take no replay or minimisation tasks" };
         var cmd = new Command("worker", "Fuzz for a coordinator: N loops fed by the merged corpus, reporting new inputs and crashes, taking tasks")
             { broker, farm, listen, join, insecure, jobs, name, target, bugs, seed, journal, noTasks };
