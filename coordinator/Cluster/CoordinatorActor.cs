@@ -30,6 +30,18 @@ public sealed class CoordinatorActor : ReceiveActor, IWithTimers
 
     private sealed record TriageDone(string Input, TriageOutcome Outcome);
     private sealed class Pulse { public static readonly Pulse Instance = new(); }
+    private sealed class ReplicationTick { public static readonly ReplicationTick Instance = new(); }
+
+    /// <summary>A batch sent to the standbys whose reports are acknowledged once every standby has it (or is gone).</summary>
+    private sealed class Replication(HashSet<Address> waiting, List<(string Worker, ulong Seq)> reports)
+    {
+        public readonly HashSet<Address> Waiting = waiting;
+        public readonly List<(string Worker, ulong Seq)> Reports = reports;
+        public readonly DateTime Since = DateTime.UtcNow;
+    }
+
+    /// <summary>A standby that has not confirmed a batch for this long is not waited for any more.</summary>
+    private static readonly TimeSpan ReplicationTimeout = TimeSpan.FromSeconds(5);
 
     public const int CorpusBatch = 256;
     public const int CorpusBatchBytes = 4 << 20;
@@ -41,6 +53,10 @@ public sealed class CoordinatorActor : ReceiveActor, IWithTimers
     private readonly Dictionary<string, Reporter> _workers = new(StringComparer.Ordinal);
     private readonly Dictionary<string, List<(string Worker, ulong Seq)>> _triaging = new(StringComparer.Ordinal);
     private readonly HashSet<string> _foreign = new(StringComparer.Ordinal);
+
+    /// <summary>By the merged-corpus offset of each batch's last input.</summary>
+    private readonly SortedDictionary<long, Replication> _replicating = new();
+    private readonly HashSet<(string Worker, ulong Seq)> _awaitingReplicas = new();
     private long _received, _accepted, _redundant, _duplicates, _crashes;
 
     public CoordinatorActor(FarmStore store, string campaign, Action<string> log)
@@ -55,6 +71,11 @@ public sealed class CoordinatorActor : ReceiveActor, IWithTimers
         Receive<Leaving>(OnLeaving);
         Receive<CorpusRequest>(OnCorpusRequest);
         Receive<Pulse>(_ => OnPulse());
+        Receive<ReportsAck>(OnReplicaAck);
+        Receive<ReplicationTick>(_ => ExpireReplication());
+        Receive<ClusterEvent.MemberRemoved>(m => StandbyGone(m.Member.Address));
+        Receive<ClusterEvent.UnreachableMember>(m => StandbyGone(m.Member.Address));
+        Receive<ClusterEvent.IClusterDomainEvent>(_ => { });
     }
 
     public ITimerScheduler Timers { get; set; } = null!;
@@ -68,9 +89,19 @@ public sealed class CoordinatorActor : ReceiveActor, IWithTimers
     {
         _log($"{_store.Options.Name}: active coordinator, {_store.Count} inputs, {_store.Features.Features} features, {_store.Triage.Unique} crashes filed");
         Timers.StartPeriodicTimer("pulse", Pulse.Instance, TimeSpan.FromSeconds(5));
+        Timers.StartPeriodicTimer("replication", ReplicationTick.Instance, TimeSpan.FromSeconds(1));
+        if (InCluster)
+            Akka.Cluster.Cluster.Get(Context.System).Subscribe(Self, ClusterEvent.SubscriptionInitialStateMode.InitialStateAsEvents,
+                typeof(ClusterEvent.MemberRemoved), typeof(ClusterEvent.UnreachableMember));
     }
 
-    protected override void PostStop() => _log($"{_store.Options.Name}: no longer the active coordinator");
+    protected override void PostStop()
+    {
+        if (InCluster) Akka.Cluster.Cluster.Get(Context.System).Unsubscribe(Self);
+        _log($"{_store.Options.Name}: no longer the active coordinator");
+    }
+
+    private bool InCluster => ((ExtendedActorSystem)Context.System).Provider is ClusterActorRefProvider;
 
     /// <summary>Messages of another campaign are dropped with one log line per sender.</summary>
     private bool Known(FarmHeader h)
@@ -102,7 +133,7 @@ public sealed class CoordinatorActor : ReceiveActor, IWithTimers
     }
 
     /// <summary>A report numbered <paramref name="seq"/> not persisted yet (resent ones are).</summary>
-    private static bool IsNew(Reporter r, ulong seq) => seq > r.Through && !r.Done.Contains(seq);
+    private bool IsNew(string worker, Reporter r, ulong seq) => seq > r.Through && !r.Done.Contains(seq) && !_awaitingReplicas.Contains((worker, seq));
 
     private static void Catch(Reporter r, ulong ackedThrough)
     {
@@ -121,7 +152,7 @@ public sealed class CoordinatorActor : ReceiveActor, IWithTimers
         var seqs = new List<ulong>();
         foreach (var input in m.Inputs)
         {
-            if (!IsNew(r, input.Seq)) { _duplicates++; continue; }
+            if (!IsNew(m.Header.Sender, r, input.Seq)) { _duplicates++; continue; }
             _received++;
             seqs.Add(input.Seq);
             string name = CorpusStore.NameOf(input.Data);
@@ -138,7 +169,14 @@ public sealed class CoordinatorActor : ReceiveActor, IWithTimers
             }
         }
         long first = _store.Commit(accepted, decisions);
-        if (accepted.Count > 0) Publish(new Accepted(Header, first, accepted.ToArray()));
+        var standbys = accepted.Count > 0 ? Publish(new Accepted(Header, first, accepted.ToArray())) : [];
+        if (standbys.Count > 0 && seqs.Count > 0)
+        {
+            var reports = seqs.Select(s => (m.Header.Sender, s)).ToList();
+            _replicating[first + accepted.Count - 1] = new Replication(standbys, reports);
+            foreach (var x in reports) _awaitingReplicas.Add(x);
+            return;
+        }
         foreach (var s in seqs) r.Done.Add(s);
         Ack(m.Header.Sender, r);
     }
@@ -148,7 +186,7 @@ public sealed class CoordinatorActor : ReceiveActor, IWithTimers
         if (!Known(c.Header)) return;
         var r = Seen(c.Header.Sender);
         Catch(r, c.AckedThrough);
-        if (!IsNew(r, c.Seq)) { _duplicates++; Ack(c.Header.Sender, r); return; }
+        if (!IsNew(c.Header.Sender, r, c.Seq)) { _duplicates++; Ack(c.Header.Sender, r); return; }
         string name = CorpusStore.NameOf(c.Input);
         if (_triaging.TryGetValue(name, out var waiting))
         {
@@ -175,7 +213,7 @@ public sealed class CoordinatorActor : ReceiveActor, IWithTimers
         }
         if (!_triaging.Remove(d.Input, out var waiting)) return;
         foreach (var (worker, seq) in waiting)
-            if (_workers.TryGetValue(worker, out var r) && IsNew(r, seq))
+            if (_workers.TryGetValue(worker, out var r) && IsNew(worker, r, seq))
             {
                 r.Done.Add(seq);
                 Ack(worker, r);
@@ -227,21 +265,77 @@ public sealed class CoordinatorActor : ReceiveActor, IWithTimers
         }
     }
 
-    private void Publish(Accepted a)
+    /// <summary>To every worker and every standby; returns the standbys' addresses.</summary>
+    private HashSet<Address> Publish(Accepted a)
     {
         foreach (var w in _workers.Values)
             if (!w.Lost) w.Ref.Tell(a, Self);
-        Replicate(a);
+        return Replicate(a);
     }
 
-    /// <summary>To the replica on every other coordinator node (its standby copy).</summary>
-    private void Replicate(object message)
+    /// <summary>To the replica on every other coordinator node (its standby copy); returns their addresses.</summary>
+    private HashSet<Address> Replicate(object message)
     {
-        if (((ExtendedActorSystem)Context.System).Provider is not ClusterActorRefProvider) return;
+        var sent = new HashSet<Address>();
+        if (!InCluster) return sent;
         var cluster = Akka.Cluster.Cluster.Get(Context.System);
+        var unreachable = cluster.State.Unreachable;
         foreach (var m in cluster.State.Members)
-            if (m.HasRole(FarmConfig.CoordinatorRole) && m.Address != cluster.SelfAddress && m.Status is MemberStatus.Joining or MemberStatus.WeaklyUp or MemberStatus.Up)
+            if (m.HasRole(FarmConfig.CoordinatorRole) && m.Address != cluster.SelfAddress && m.Status is MemberStatus.Joining or MemberStatus.WeaklyUp or MemberStatus.Up && !unreachable.Contains(m))
+            {
                 Context.ActorSelection(new RootActorPath(m.Address) / "user" / ReplicaActor.Name).Tell(message, Self);
+                sent.Add(m.Address);
+            }
+        return sent;
+    }
+
+    /// <summary>A standby has the merged corpus through <see cref="ReportsAck.Through"/>: the reports of batches every standby has are acknowledged.</summary>
+    private void OnReplicaAck(ReportsAck a)
+    {
+        if (!Known(a.Header)) return;
+        var from = Sender.Path.Address;
+        foreach (var (last, rep) in _replicating)
+        {
+            if (last > (long)a.Through) break;
+            rep.Waiting.Remove(from);
+        }
+        CompleteReplicated();
+    }
+
+    private void StandbyGone(Address address)
+    {
+        foreach (var rep in _replicating.Values) rep.Waiting.Remove(address);
+        CompleteReplicated();
+    }
+
+    private void ExpireReplication()
+    {
+        var now = DateTime.UtcNow;
+        foreach (var rep in _replicating.Values)
+            if (rep.Waiting.Count > 0 && now - rep.Since > ReplicationTimeout)
+            {
+                _log($"standby {string.Join(", ", rep.Waiting.Select(x => $"{x.Host}:{x.Port}"))} did not confirm a batch within {ReplicationTimeout.TotalSeconds:0}s: acknowledged without it");
+                rep.Waiting.Clear();
+            }
+        CompleteReplicated();
+    }
+
+    /// <summary>Acknowledges, in merged-corpus order, the reports of every batch no standby is still to confirm.</summary>
+    private void CompleteReplicated()
+    {
+        var acked = new HashSet<string>(StringComparer.Ordinal);
+        while (_replicating.Count > 0)
+        {
+            var (last, rep) = _replicating.First();
+            if (rep.Waiting.Count > 0) break;
+            _replicating.Remove(last);
+            foreach (var (worker, seq) in rep.Reports)
+            {
+                _awaitingReplicas.Remove((worker, seq));
+                if (_workers.TryGetValue(worker, out var r) && seq > r.Through) { r.Done.Add(seq); acked.Add(worker); }
+            }
+        }
+        foreach (var worker in acked) Ack(worker, _workers[worker]);
     }
 
     private void OnPulse()

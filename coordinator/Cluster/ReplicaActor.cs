@@ -8,7 +8,9 @@ namespace Fuzz.Coordinator.Cluster;
 /// On every coordinator node: takes what the active coordinator accepted and filed into this node's
 /// <see cref="FarmStore"/>, so that it is all here when this node's singleton takes over. Once this
 /// node is up it asks the active coordinator for everything it had before (from then on, each
-/// accepted batch and filed crash is sent here as well).
+/// accepted batch and filed crash is sent here as well). Each batch is confirmed once it is durable
+/// here (a <see cref="ReportsAck"/> through the merged-corpus offset of its last input): only then
+/// does the active coordinator acknowledge it to the workers.
 /// </summary>
 public sealed class ReplicaActor : ReceiveActor
 {
@@ -26,6 +28,7 @@ public sealed class ReplicaActor : ReceiveActor
         {
             if (a.Header.Campaign != campaign) return;
             store.Adopt(a.Inputs);
+            if (a.Inputs.Length > 0) Sender.Tell(new ReportsAck(FarmHeader.Now(store.Options.Name, campaign), (ulong)(a.FirstOffset + a.Inputs.Length - 1)), Self);
         });
         Receive<FiledCrash>(f =>
         {
