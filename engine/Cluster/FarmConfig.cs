@@ -78,6 +78,8 @@ public static class FarmConfig
               log-dead-letters = 10
               log-dead-letters-during-shutdown = off
               actor.provider = cluster
+              # associations that fail when a node dies are the failure detector's business (a line per member event)
+              remote.log-remote-lifecycle-events = off
               coordinated-shutdown.exit-clr = off
               # the process runs it on SIGTERM and Ctrl-C itself, after the worker handed over what it found
               coordinated-shutdown.run-by-clr-shutdown-hook = off
