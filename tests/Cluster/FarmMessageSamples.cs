@@ -21,9 +21,9 @@ internal static class FarmMessageSamples
 
     public static IReadOnlyList<IFarmMessage> All { get; } =
     [
-        new NewInputs(Header, [new ReportedInput(7, Bytes(40, 1), [3, 99, 65_535], 12_345, 1_796_000_000_001), new ReportedInput(8, Bytes(3, 2), [1], 12_400, 1_796_000_000_002)]),
-        new ReportedCrash(Header, 9, Bytes(64, 3), RuntimeKey, "use after free of rmap 0x10220", 20_000, 3.25),
-        new ReportsAck(Header, 9),
+        new NewInputs(Header, [new ReportedInput(7, Bytes(40, 1), [3, 99, 65_535], 12_345, 1_796_000_000_001), new ReportedInput(8, Bytes(3, 2), [1], 12_400, 1_796_000_000_002)], 6),
+        new ReportedCrash(Header, 9, Bytes(64, 3), RuntimeKey, "use after free of rmap 0x10220", 20_000, 3.25, 8),
+        new ReportsAck(Header, 9, [11, 12]),
         new Heartbeat(Header, 2, 229_376, 22_916.5, 8634, 21_896, 3156, 619, 4, 8634, 17, [0, 3, 5, 1]),
         new Leaving(Header),
         new TaskRequest(Header, 3),
@@ -39,6 +39,7 @@ internal static class FarmMessageSamples
         new Accepted(Header, 8633, [new AcceptedInput("5e88489", Bytes(25, 8), [7, 8], "worker-2", 1_796_000_000_050)]),
         new CorpusRequest(Header, 4096),
         new FiledCrash(Header, "inv4-kvm_rmap_unlock_readonly-1fec0d4a", "{\"key\":{}}", "# report", Bytes(40, 9), Bytes(8, 10), "t0 page_fault\n"),
+        new Refused(Header, "this farm runs campaign mmu+ro-unlock-empty"),
     ];
 
     /// <summary>A corpus batch of about <paramref name="bytes"/> bytes, in inputs of 4 KiB.</summary>

@@ -60,6 +60,15 @@ public sealed class FuzzProcess : IDisposable
         return _p.ExitCode;
     }
 
+    /// <summary>SIGTERM, then waits for the exit code.</summary>
+    public int Terminate(TimeSpan timeout)
+    {
+        Process.Start("kill", ["-TERM", _p.Id.ToString()])!.WaitForExit();
+        if (!_p.WaitForExit(timeout)) throw new TimeoutException($"{Name} did not stop after SIGTERM:\n{Output}");
+        _p.WaitForExit();
+        return _p.ExitCode;
+    }
+
     public void Dispose()
     {
         if (!_p.HasExited)

@@ -6,6 +6,8 @@ namespace Fuzz.Engine.Cluster.Contract;
 // Worker -> coordinator. Every input and crash a worker reports carries a sequence number from one
 // counter of that worker (1, 2, 3, ..., never reused: a restarted worker continues from its journal);
 // the worker keeps each report until a ReportsAck covers its number, and resends it otherwise.
+// Each report message also says how far the worker's acks go (AckedThrough): a coordinator that took
+// over knows nothing of the worker, and counts its contiguous acks on from there.
 
 /// <summary>An input that added features where it was found.</summary>
 [MessagePackObject]
@@ -25,7 +27,8 @@ public sealed record ReportedInput(
 [MessagePackObject]
 public sealed record NewInputs(
     [property: Key(0)] FarmHeader Header,
-    [property: Key(1)] ReportedInput[] Inputs) : IFarmMessage
+    [property: Key(1)] ReportedInput[] Inputs,
+    [property: Key(2)] ulong AckedThrough = 0) : IFarmMessage
 {
     public bool IsWellFormed() => Header is { IsWellFormed: true } && WellFormed.Items(Inputs, i => i.IsWellFormed);
 }
@@ -39,7 +42,8 @@ public sealed record ReportedCrash(
     [property: Key(3)] CrashKey Key,
     [property: Key(4)] string Detail,
     [property: Key(5)] long FoundAtExec,
-    [property: Key(6)] double FoundAtSeconds) : IFarmMessage
+    [property: Key(6)] double FoundAtSeconds,
+    [property: Key(7)] ulong AckedThrough = 0) : IFarmMessage
 {
     public bool IsWellFormed() => Header is { IsWellFormed: true } && Input is not null && Key is not null && Detail is not null;
 }
@@ -47,13 +51,19 @@ public sealed record ReportedCrash(
 /// <summary>
 /// Receiver -> reporter: everything numbered up to and including <paramref name="Through"/> is
 /// persisted, so the reporter may forget it. Cumulative: a later ack covers every earlier one.
+/// <paramref name="Above"/> names reports above it that are persisted too (behind one that is not
+/// yet, a crash in triage say), so the reporter need not resend them.
 /// </summary>
 [MessagePackObject]
 public sealed record ReportsAck(
     [property: Key(0)] FarmHeader Header,
-    [property: Key(1)] ulong Through) : IFarmMessage
+    [property: Key(1)] ulong Through,
+    [property: Key(2)] ulong[]? Above = null) : IFarmMessage
 {
-    public bool IsWellFormed() => Header is { IsWellFormed: true };
+    /// <summary>The most <see cref="Above"/> names in one ack.</summary>
+    public const int MaxAbove = 8192;
+
+    public bool IsWellFormed() => Header is { IsWellFormed: true } && (Above is null || Above.Length <= MaxAbove);
 }
 
 /// <summary>A worker's counters since it started.</summary>
@@ -82,4 +92,13 @@ public sealed record Heartbeat(
 public sealed record Leaving([property: Key(0)] FarmHeader Header) : IFarmMessage
 {
     public bool IsWellFormed() => Header is { IsWellFormed: true };
+}
+
+/// <summary>Coordinator -> a node of another campaign: it is not part of this farm, and should stop rather than report into the void.</summary>
+[MessagePackObject]
+public sealed record Refused(
+    [property: Key(0)] FarmHeader Header,
+    [property: Key(1)] string Reason) : IFarmMessage
+{
+    public bool IsWellFormed() => Header is { IsWellFormed: true } && Reason is not null;
 }

@@ -24,6 +24,7 @@ public static class FarmManifests
         ("accepted", typeof(Accepted)),
         ("corpus-request", typeof(CorpusRequest)),
         ("filed-crash", typeof(FiledCrash)),
+        ("refused", typeof(Refused)),
     ];
 
     private static readonly Dictionary<string, Type> TypeByManifest = Table.ToDictionary(e => e.Manifest, e => e.Type, StringComparer.Ordinal);
