@@ -23,7 +23,7 @@ public class Mmio
         return runner.Kvm;
     }
 
-    private static ulong SpteOf(Kvm kvm) => kvm.Mem.Peek(kvm.SpteAddr(0, Gfn, create: false));
+    private static ulong SpteOf(Kvm kvm) => kvm.Mem.Peek(kvm.SpteAddr(0, Gfn));
 
     private static readonly OpCall Access = Scenarios.Call(0, Op.MmioAccess, Slot, Offset, 0, 1);
     private static OpCall Toggle => Scenarios.Call(0, Op.SmmMemslotToggle, 0);

@@ -24,7 +24,7 @@ public class ReplacePage
 
     private static ulong HostPteOf(Kvm kvm) => kvm.Mem.Peek(kvm.HostPteAddr(Kvm.HvaBase + Gfn));
 
-    private static ulong SpteOf(Kvm kvm) => kvm.Mem.Peek(kvm.SpteAddr(0, Gfn, create: false));
+    private static ulong SpteOf(Kvm kvm) => kvm.Mem.Peek(kvm.SpteAddr(0, Gfn));
 
     private static readonly OpCall WriteFault = Scenarios.Call(0, Op.PageFault, 0, Gfn, 1, 0);
     private static readonly OpCall Replace = Scenarios.Call(0, Op.ReplacePage, 0, Gfn);

@@ -10,32 +10,23 @@ namespace Fuzz.Engine.Fuzzing;
 public struct FreshShare
 {
     public const double Min = 1.0 / 64, Max = 7.0 / 8;
-    private const double Decay = 1.0 - 1.0 / 1024;
 
-    private double _freshRuns, _freshYields, _mutantRuns, _mutantYields;
+    private DecayingYield _fresh, _mutant;
 
-    public static FreshShare Start => new() { _freshRuns = 1, _freshYields = 1, _mutantRuns = 1, _mutantYields = 1 };
+    public static FreshShare Start => new() { _fresh = DecayingYield.Start, _mutant = DecayingYield.Start };
 
     public readonly double Fresh
     {
         get
         {
-            double f = _freshYields / _freshRuns, m = _mutantYields / _mutantRuns;
+            double f = _fresh.Rate, m = _mutant.Rate;
             return f + m <= 0 ? Min : Math.Clamp(f / (f + m), Min, Max);
         }
     }
 
     public void Record(bool fresh, bool yielded)
     {
-        if (fresh)
-        {
-            _freshRuns = _freshRuns * Decay + 1;
-            _freshYields = _freshYields * Decay + (yielded ? 1 : 0);
-        }
-        else
-        {
-            _mutantRuns = _mutantRuns * Decay + 1;
-            _mutantYields = _mutantYields * Decay + (yielded ? 1 : 0);
-        }
+        if (fresh) _fresh.Record(yielded);
+        else _mutant.Record(yielded);
     }
 }

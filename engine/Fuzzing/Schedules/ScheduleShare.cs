@@ -10,21 +10,17 @@ public struct ScheduleShare
 {
     public const double Min = 1.0 / 32, Max = 1.0 / 3;
     public const int Input = 0, Random = 1, Pct = 2;
-    private const double Decay = 1.0 - 1.0 / 1024;
 
-    private double _inputRuns, _inputYields, _randomRuns, _randomYields, _pctRuns, _pctYields;
+    private DecayingYield _input, _random, _pct;
 
-    public static ScheduleShare Start => new()
-    {
-        _inputRuns = 1, _inputYields = 1, _randomRuns = 1, _randomYields = 1, _pctRuns = 1, _pctYields = 1,
-    };
+    public static ScheduleShare Start => new() { _input = DecayingYield.Start, _random = DecayingYield.Start, _pct = DecayingYield.Start };
 
-    public readonly double RandomShare => Share(_randomYields / _randomRuns);
-    public readonly double PctShare => Share(_pctYields / _pctRuns);
+    public readonly double RandomShare => Share(_random.Rate);
+    public readonly double PctShare => Share(_pct.Rate);
 
     private readonly double Share(double other)
     {
-        double own = _inputYields / _inputRuns;
+        double own = _input.Rate;
         return own + other <= 0 ? Min : Math.Clamp(other / (own + other) / 2, Min, Max);
     }
 
@@ -37,12 +33,11 @@ public struct ScheduleShare
 
     public void Record(int arm, bool yielded)
     {
-        double y = yielded ? 1 : 0;
         switch (arm)
         {
-            case Random: _randomRuns = _randomRuns * Decay + 1; _randomYields = _randomYields * Decay + y; break;
-            case Pct: _pctRuns = _pctRuns * Decay + 1; _pctYields = _pctYields * Decay + y; break;
-            default: _inputRuns = _inputRuns * Decay + 1; _inputYields = _inputYields * Decay + y; break;
+            case Random: _random.Record(yielded); break;
+            case Pct: _pct.Record(yielded); break;
+            default: _input.Record(yielded); break;
         }
     }
 }

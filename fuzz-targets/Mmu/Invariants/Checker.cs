@@ -40,7 +40,7 @@ internal sealed partial class Checker
         Array.Clear(_writeTracked);
         _unloggedWrites.Clear();
         Array.Clear(_fastPfUnmarked);
-        _writtenPfns.Clear();
+        Array.Clear(_writtenPfns);
         _pendingZapFlush = _pendingMmuWritableFlush = false;
         _rmapsChanged = true;
         _mayBlockDepth = 0;

@@ -21,22 +21,15 @@ public sealed partial class Kvm
         yield return Call(VcpuCacheMmioInfo(vcpu, fault.Gfn));
         yield return null;
         while (!TryWriteLockMmu()) yield return null;
-        yield return Call(KvmMmuLoad(vcpu, fault.Alias));
-        ulong root = self.Ret;
-        if (root != 0)
-        {
-            yield return Call(MakeMmuPagesAvailable());
-            if (self.Ret != 0) root = 0;
-        }
-        if (root == 0)
+        yield return Call(MapLeafSpte(vcpu, fault));
+        ulong sptep = self.Ret;
+        if (sptep == 0)
         {
             yield return null;
             WriteUnlockMmu();
             self.Ret = RetPfEfault;                        // -ENOSPC
             yield break;
         }
-        yield return Call(DirectMapWalk(root, fault));
-        ulong sptep = self.Ret;
         bool flush = false;
         yield return null;
         if (Spte.IsShadowPresent(_mem.Read(sptep)))

@@ -86,26 +86,35 @@ public sealed partial class Kvm
             self.Ret = RetPfRetry;
             yield break;
         }
-        yield return Call(KvmMmuLoad(vcpu, fault.Alias));
-        ulong root = self.Ret;
-        if (root != 0)
-        {
-            yield return Call(MakeMmuPagesAvailable());
-            if (self.Ret != 0) root = 0;
-        }
-        if (root == 0)
+        yield return Call(MapLeafSpte(vcpu, fault));
+        if (self.Ret == 0)
         {
             yield return null;
             WriteUnlockMmu();
             self.Ret = RetPfEfault;                        // -ENOSPC
             yield break;
         }
-        yield return Call(DirectMapWalk(root, fault));
         yield return Call(MmuSetSpte(fault, self.Ret));
         if (fault.MapWritable) SetPfnDirty(fault.Pfn);     // kvm_release_faultin_page(..., fault->map_writable)
         yield return null;
         WriteUnlockMmu();
         self.Ret = RetPfFixed;
+    }
+
+    /// <summary>
+    /// With mmu_lock held: kvm_mmu_load() (the vCPU's root for the fault's translation),
+    /// make_mmu_pages_available(), then direct_map() down to the leaf. Ret = the leaf SPTE pointer,
+    /// or 0 when no page could be made available (-ENOSPC).
+    /// </summary>
+    private Co MapLeafSpte(Vcpu vcpu, KvmPageFault fault)
+    {
+        var self = Self;
+        yield return Call(KvmMmuLoad(vcpu, fault.Alias));
+        ulong root = self.Ret;
+        if (root == 0) yield break;
+        yield return Call(MakeMmuPagesAvailable());
+        if (self.Ret != 0) { self.Ret = 0; yield break; }
+        yield return Call(DirectMapWalk(root, fault));
     }
 
     /// <summary>mmu_invalidate_retry_gfn_unsafe(): the early, lockless check; a hint only.</summary>

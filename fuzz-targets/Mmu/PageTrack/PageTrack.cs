@@ -14,11 +14,13 @@ public sealed partial class Kvm
     private bool KvmGfnIsWriteTracked(ulong slot, ulong gfn) => _mem.Read(WriteTrackAddr(slot, gfn)) != 0;
 
     /// <summary>
-    /// kvm_write_track_add_gfn(): under SRCU and mmu_lock, __kvm_write_track_add_gfn() bumps the
-    /// count and kvm_mmu_slot_gfn_write_protect() clears W and MMU-writable from the gfn's SPTEs
-    /// (rmap_write_protect() with pt_protect), then kvm_flush_remote_tlbs() before the unlock.
+    /// kvm_write_track_add_gfn() (<paramref name="add"/>) and kvm_write_track_remove_gfn(): under SRCU
+    /// and mmu_lock, update_gfn_write_track(). Adding also clears W and MMU-writable from the gfn's
+    /// SPTEs (kvm_mmu_slot_gfn_write_protect() → rmap_write_protect() with pt_protect) and flushes
+    /// before the unlock; removing drops one count (callers pair it with an add: the model's caller
+    /// removes only what it added), and the SPTEs regain W on the next fault.
     /// </summary>
-    internal Co KvmWriteTrackAddGfn(ulong gfn)
+    internal Co KvmWriteTrackGfn(ulong gfn, bool add)
     {
         var self = Self;
         yield return null;
@@ -27,51 +29,35 @@ public sealed partial class Kvm
         ulong slot = GfnToMemslot(CurrentMemslots, gfn);
         if (slot != 0)
         {
-            yield return null;
-            while (!TryWriteLockMmu()) yield return null;
-            ulong count = WriteTrackAddr(slot, gfn);
-            yield return null;
-            _mem.Write(count, _mem.Read(count) + 1);         // update_gfn_write_track(slot, gfn, 1)
-            bool flush = false;
-            for (int level = 1; level <= Levels; level++)     // kvm_mmu_slot_gfn_write_protect()
-            {
-                yield return Call(RmapWriteProtect(GfnToRmap(slot, gfn, level), ptProtect: true));
-                flush |= self.Ret != 0;
-            }
-            if (flush) yield return Call(KvmFlushRemoteTlbs());
-            yield return null;
-            WriteUnlockMmu();
-            _check.OnWriteTrackAdded((int)_mem.ReadConst(slot + SId * 8), gfn);
-            if (Tracing) _m.Log($"gfn 0x{gfn:x} write-tracked");
-        }
-        yield return null;
-        SrcuReadUnlock(idx);
-    }
-
-    /// <summary>
-    /// kvm_write_track_remove_gfn(): under SRCU and mmu_lock, drop one count (callers pair it with an
-    /// add; the model's caller removes only what it added). SPTEs regain W on the next fault.
-    /// </summary>
-    internal Co KvmWriteTrackRemoveGfn(ulong gfn)
-    {
-        yield return null;
-        int idx = SrcuReadLock();
-        yield return null;
-        ulong slot = GfnToMemslot(CurrentMemslots, gfn);
-        if (slot != 0)
-        {
+            int id = (int)_mem.ReadConst(slot + SId * 8);
             yield return null;
             while (!TryWriteLockMmu()) yield return null;
             ulong count = WriteTrackAddr(slot, gfn);
             yield return null;
             ulong n = _mem.Read(count);
-            if (n != 0)
+            if (add)
             {
-                _check.OnWriteTrackRemoving((int)_mem.ReadConst(slot + SId * 8), gfn);
-                _mem.Write(count, n - 1);                     // update_gfn_write_track(slot, gfn, -1)
+                _mem.Write(count, n + 1);
+                bool flush = false;
+                for (int level = 1; level <= Levels; level++)
+                {
+                    yield return Call(RmapWriteProtect(GfnToRmap(slot, gfn, level), ptProtect: true));
+                    flush |= self.Ret != 0;
+                }
+                if (flush) yield return Call(KvmFlushRemoteTlbs());
+            }
+            else if (n != 0)
+            {
+                _check.OnWriteTrackRemoving(id, gfn);
+                _mem.Write(count, n - 1);
             }
             yield return null;
             WriteUnlockMmu();
+            if (add)
+            {
+                _check.OnWriteTrackAdded(id, gfn);
+                if (Tracing) _m.Log($"gfn 0x{gfn:x} write-tracked");
+            }
         }
         yield return null;
         SrcuReadUnlock(idx);

@@ -116,9 +116,8 @@ public sealed partial class Kvm
     /// scheduler (for tests and the checker); 0 if there is none. Pages are made only by
     /// kvm_mmu_get_shadow_page() under mmu_lock.
     /// </summary>
-    internal ulong SpteAddr(int alias, ulong gfn, bool create = false)
+    internal ulong SpteAddr(int alias, ulong gfn)
     {
-        if (create) throw new InvalidOperationException("shadow pages are made by kvm_mmu_get_shadow_page() under mmu_lock");
         ulong sp = PeekFindShadowPage(SpBaseGfn(gfn, 1), SpRole.Make(1, alias));
         return sp == 0 ? 0 : SpSpte(sp, SpteIndex(gfn, 1));
     }

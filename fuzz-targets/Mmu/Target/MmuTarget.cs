@@ -229,8 +229,8 @@ public sealed class MmuRunner : IFuzzTarget
             case MmuTarget.Op.DirtyLogGet: return _kvm.DirtyLogGet(slot);
             case MmuTarget.Op.ZapShadowPage: return _kvm.ZapShadowPage(op.A1, slot);
             case MmuTarget.Op.ReplacePage: return _kvm.ReplacePage(Kvm.HvaRange(slot, op.A1, 1).Start);
-            case MmuTarget.Op.WriteTrackAdd: return _kvm.KvmWriteTrackAddGfn(Kvm.GfnOf(slot, op.A1));
-            case MmuTarget.Op.WriteTrackRemove: return _kvm.KvmWriteTrackRemoveGfn(Kvm.GfnOf(slot, op.A1));
+            case MmuTarget.Op.WriteTrackAdd: return _kvm.KvmWriteTrackGfn(Kvm.GfnOf(slot, op.A1), add: true);
+            case MmuTarget.Op.WriteTrackRemove: return _kvm.KvmWriteTrackGfn(Kvm.GfnOf(slot, op.A1), add: false);
             case MmuTarget.Op.ZapOldest: return _kvm.MmuShrinkScan(op.A0 + 1);
             case MmuTarget.Op.ZapAllFast: return _kvm.ZapAllFast();
             case MmuTarget.Op.MmioAccess: return MmioAccess(thread, Kvm.GfnOf(slot, op.A1), op.A2 != 0, op.A3 + 1);
